@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "gwlua",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gwlua", targets: ["gwlua"]),
+        .library(name: "LuaHost", targets: ["LuaHost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CEditLine",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        .target(name: "LuaHost", dependencies: ["CLua"]),
+        .target(name: "GatewayKit"),
+        .target(name: "GatewaySim", dependencies: ["GatewayKit"]),
+        .target(name: "GatewayLua", dependencies: ["LuaHost", "GatewayKit", "CLua"]),
+        .target(name: "REPL", dependencies: ["LuaHost", "CEditLine", "CLua"]),
+        .executableTarget(
+            name: "gwlua",
+            dependencies: [
+                "LuaHost", "GatewayLua", "REPL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "gwlua-bench",
+            dependencies: ["LuaHost", "CLua"],
+            path: "Benchmarks/gwlua-bench"
+        ),
+        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua"]),
+        .testTarget(name: "gwluaTests", dependencies: []),
+    ]
+)

@@ -1,0 +1,176 @@
+import CLua
+
+/// A declaration of how a Swift class appears in Lua as userdata: its methods
+/// (reached through `obj:method(...)`) and metamethods. The metatable is built
+/// from this once per state; the object is retained by its userdata and
+/// released by `__gc`.
+///
+///     let counter = LuaClass<Counter>("Counter")
+///         .method("add") { c, call in c.value += try call.integer(2); return 0 }
+///         .meta("__tostring") { c, call in call.push("Counter(\(c.value))"); return 1 }
+public struct LuaClass<Object: AnyObject> {
+    public typealias Method = (Object, LuaCall) throws -> Int32
+
+    /// The metatable's registry name and `__name` (shown in error messages).
+    public let name: String
+    public private(set) var methods: [(name: String, body: Method)] = []
+    public private(set) var metamethods: [(name: String, body: Method)] = []
+
+    public init(_ name: String) { self.name = name }
+
+    public func method(_ name: String, _ body: @escaping Method) -> LuaClass {
+        var copy = self
+        copy.methods.append((name, body))
+        return copy
+    }
+
+    /// `__tostring`, `__len`, `__eq`, `__call`, `__concat`, `__close`; or `__index`
+    /// for keys that are not methods (called with the object and the key).
+    public func meta(_ name: String, _ body: @escaping Method) -> LuaClass {
+        var copy = self
+        copy.metamethods.append((name, body))
+        return copy
+    }
+
+    /// The object at `index` when it is one of this class, else nil.
+    public func object(at index: Int32, in call: LuaCall) -> Object? {
+        LuaObjectSlot.object(at: index, in: call.L, className: name) as? Object
+    }
+
+    /// The object at `index`, or lua's "bad argument" error.
+    public func check(_ index: Int32, in call: LuaCall) throws -> Object {
+        guard luaL_testudata(call.L, index, name) != nil else {
+            throw call.typeError(index, expected: name)
+        }
+        guard let object = object(at: index, in: call) else {
+            throw call.argumentError(index, "\(name) has been finalized")
+        }
+        return object
+    }
+
+    /// Pushes `object` as a userdata of this class.
+    public func push(_ object: Object, in call: LuaCall) {
+        LuaObjectSlot.pushNew(object, onto: call.L)
+        if luaL_newmetatable(call.L, name) != 0 { fillMetatable(call.L) }
+        lua_setmetatable(call.L, -2)
+    }
+
+    /// Builds the metatable on top of the stack.
+    private func fillMetatable(_ L: OpaquePointer) {
+        let call = LuaCall(state: L)
+        lua_pushboolean(L, 1)
+        lua_setfield(L, -2, LuaObjectSlot.marker)
+        lua_pushcclosure(L, luaObjectCollect, 0)
+        lua_setfield(L, -2, "__gc")
+
+        lua_createtable(L, 0, Int32(methods.count))
+        for (methodName, body) in methods {
+            call.push(bind(methodName, body))
+            lua_setfield(L, -2, methodName)
+        }
+        var customIndex: Method?
+        for (metaName, body) in metamethods {
+            if metaName == "__index" {
+                customIndex = body
+                continue
+            }
+            call.push(bind(metaName, body))
+            lua_setfield(L, -3, metaName)
+        }
+        if let customIndex {
+            // Methods first, then the class's own lookup; the methods table is upvalue-free
+            // because the closure captures the class itself.
+            let className = name
+            let table = LuaFunction("__index") { call in
+                if lua_type(call.L, 2) == LUA_TSTRING, gwlua_getmetatable(call.L, className) == LUA_TTABLE {
+                    lua_getfield(call.L, -1, LuaObjectSlot.methodsField)
+                    lua_pushvalue(call.L, 2)
+                    if lua_rawget(call.L, -2) != LUA_TNIL { return 1 }
+                    gwlua_pop(call.L, 3)
+                }
+                guard let object = LuaObjectSlot.object(at: 1, in: call.L, className: className) as? Object else {
+                    throw call.typeError(1, expected: className)
+                }
+                return try customIndex(object, call)
+            }
+            lua_pushvalue(L, -1)
+            lua_setfield(L, -3, LuaObjectSlot.methodsField)
+            gwlua_pop(L, 1)
+            call.push(table)
+            lua_setfield(L, -2, "__index")
+        } else {
+            lua_pushvalue(L, -1)
+            lua_setfield(L, -3, LuaObjectSlot.methodsField)
+            lua_setfield(L, -2, "__index")
+        }
+    }
+
+    private func bind(_ methodName: String, _ body: @escaping Method) -> LuaFunction {
+        let className = name
+        return LuaFunction(methodName) { call in
+            guard luaL_testudata(call.L, 1, className) != nil else {
+                throw call.typeError(1, expected: className)
+            }
+            guard let object = LuaObjectSlot.object(at: 1, in: call.L, className: className) as? Object else {
+                throw call.argumentError(1, "\(className) has been finalized")
+            }
+            return try body(object, call)
+        }
+    }
+}
+
+/// The userdata block that holds a retained Swift object.
+enum LuaObjectSlot {
+    static let marker = "__gwlua_object"
+    static let methodsField = "__methods"
+
+    static func pushNew(_ object: AnyObject, onto L: OpaquePointer) {
+        guard let slot = gwlua_newuserdata(L, MemoryLayout<UnsafeRawPointer?>.size) else {
+            lua_pushnil(L)
+            return
+        }
+        slot.storeBytes(of: UnsafeRawPointer(Unmanaged.passRetained(object).toOpaque()), as: UnsafeRawPointer?.self)
+    }
+
+    static func object(at index: Int32, in L: OpaquePointer, className: String) -> AnyObject? {
+        guard let slot = luaL_testudata(L, index, className),
+              let raw = slot.load(as: UnsafeRawPointer?.self) else { return nil }
+        return Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    /// Any gwlua-bound object at `index`, with its class name.
+    static func userdata(at index: Int32, in L: OpaquePointer) -> LuaUserdata? {
+        guard let slot = lua_touserdata(L, index), lua_getmetatable(L, index) != 0 else { return nil }
+        defer { gwlua_pop(L, 1) }
+        lua_pushstring(L, marker)
+        let isOurs = lua_rawget(L, -2) == LUA_TBOOLEAN
+        gwlua_pop(L, 1)
+        guard isOurs, let raw = slot.load(as: UnsafeRawPointer?.self) else { return nil }
+        lua_pushstring(L, "__name")
+        lua_rawget(L, -2)
+        let typeName = LuaCall.string(at: -1, in: L)
+        gwlua_pop(L, 1)
+        return LuaUserdata(object: Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue(), typeName: typeName)
+    }
+
+    /// Pushes an object that travelled through `LuaValue`; its class must have
+    /// been pushed in this state before (that is where the metatable comes from).
+    static func push(_ u: LuaUserdata, onto L: OpaquePointer) throws {
+        if gwlua_getmetatable(L, u.typeName) != LUA_TTABLE {
+            gwlua_pop(L, 1)
+            throw LuaError.conversion("no Lua class named '\(u.typeName)' in this state")
+        }
+        pushNew(u.object, onto: L)
+        gwlua_insert(L, -2)
+        lua_setmetatable(L, -2)
+    }
+}
+
+let luaObjectCollect: @convention(c) (OpaquePointer?) -> Int32 = { L in
+    guard let L, let slot = lua_touserdata(L, 1) else { return 0 }
+    if let raw = slot.load(as: UnsafeRawPointer?.self) {
+        slot.storeBytes(of: nil, as: UnsafeRawPointer?.self)
+        Unmanaged<AnyObject>.fromOpaque(raw).release()
+    }
+    return 0
+}
