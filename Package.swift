@@ -42,6 +42,6 @@ let package = Package(
             path: "Benchmarks/gwlua-bench"
         ),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua"]),
-        .testTarget(name: "gwluaTests", dependencies: []),
+        .testTarget(name: "gwluaTests", dependencies: ["gwlua"]),
     ]
 )

@@ -1,0 +1,80 @@
+import LuaHost
+import Testing
+
+@Suite struct JSONTests {
+    @Test func encodesWithStableKeyOrder() throws {
+        let state = try makeState()
+        #expect(try state.eval("return json.encode({zeta = 1, alpha = {3, 2, 1}, mid = 'x', Beta = true})")
+            == #"{"Beta":true,"alpha":[3,2,1],"mid":"x","zeta":1}"#)
+        #expect(try state.eval("return json.encode({b = json.null, a = json.array{}, c = {}})")
+            == #"{"a":[],"b":null,"c":{}}"#)
+        #expect(try state.eval("return json.encode(json.array())") == "[]")
+    }
+
+    @Test func numbersKeepTheirKind() throws {
+        let state = try makeState()
+        #expect(try state.eval("return json.encode({1, 1.0, -0.5, 1e300, math.maxinteger, 0.1})")
+            == "[1,1.0,-0.5,1e+300,9223372036854775807,0.1]")
+        #expect(try state.eval("local t = json.decode('[1, 1.0, 2e3, -0, 9223372036854775807, 9223372036854775808]')"
+            + " local r = {} for i, v in ipairs(t) do r[i] = math.type(v) end return table.concat(r, ',')")
+            == "integer,float,float,integer,integer,float")
+        #expect(try state.eval("return json.decode('-9223372036854775808') == math.mininteger") == true)
+    }
+
+    @Test func prettyPrinting() throws {
+        let state = try makeState()
+        let pretty = try state.eval("return json.encode({name = 'a', zones = {'X'}, empty = {}}, {pretty = true})")
+        #expect(pretty == "{\n  \"empty\": {},\n  \"name\": \"a\",\n  \"zones\": [\n    \"X\"\n  ]\n}")
+    }
+
+    @Test func stringsEscapeAndRoundTrip() throws {
+        let state = try makeState()
+        #expect(try state.eval(#"return json.encode('a"b\\c\n\t\0\1é')"#) == #""a\"b\\c\n\t\u0000\u0001é""#)
+        #expect(try state.eval(#"return json.decode('"\\u00e9\\ud83d\\ude00\\n\\/"')"#) == "é😀\n/")
+        #expect(try state.eval(#"local s = 'x\0y' return json.decode(json.encode(s)) == s"#) == true)
+    }
+
+    @Test func decodedArraysReencodeAsArrays() throws {
+        let state = try makeState()
+        #expect(try state.eval(#"return json.encode(json.decode('{"a":[],"b":{},"c":[null,true]}'))"#)
+            == #"{"a":[],"b":{},"c":[null,true]}"#)
+        #expect(try state.eval("return json.decode('null') == json.null and tostring(json.null)") == "null")
+    }
+
+    @Test func encodeErrorsSayWhatAndWhere() throws {
+        let state = try makeState()
+        #expect(try state.failure("json.encode({a = {b = print}})") == "test:1: json.encode: cannot encode a function value at $.a.b")
+        #expect(try state.failure("local t = {} t.me = t json.encode(t)") == "test:1: json.encode: cannot encode a table that contains itself at $.me")
+        #expect(try state.failure("json.encode({1, 2, nil, 4})") == "test:1: json.encode: cannot encode a sparse array (3 values, highest index 4) at $")
+        #expect(try state.failure("json.encode({1, x = 2})") == "test:1: json.encode: cannot encode a table with both string and integer keys at $")
+        #expect(try state.failure("json.encode({[1.5] = 1})") == "test:1: json.encode: cannot encode a table with a number key at $")
+        #expect(try state.failure("json.encode({math.huge})") == "test:1: json.encode: cannot encode inf (JSON has no NaN or infinity) at $[1]")
+        #expect(try state.failure("json.encode({s = '\\255'})") == "test:1: json.encode: string is not valid UTF-8 (byte 1) at $.s")
+        #expect(try state.failure("json.encode()") == "test:1: bad argument #1 to 'encode' (value expected)")
+    }
+
+    @Test func decodeErrorsGiveByteOffsets() throws {
+        let state = try makeState()
+        let cases: [(String, String)] = [
+            ("'{\"a\": 1,}'", "json.decode: unexpected character '}', expected a string key at byte 9"),
+            ("'[1, 2'", "json.decode: unexpected end of input, expected ',' or ']' at byte 6"),
+            ("'[01]'", "json.decode: invalid number, leading zeros are not allowed at byte 3"),
+            ("'tru'", "json.decode: invalid literal, expected 'true' at byte 1"),
+            ("'\"abc'", "json.decode: unterminated string at byte 1"),
+            ("'{} x'", "json.decode: unexpected character 'x' after the JSON value at byte 4"),
+            ("'\"\\\\q\"'", "json.decode: invalid escape '\\q' at byte 2"),
+            ("'\"\\255\"'", "json.decode: invalid UTF-8 in string at byte 2"),
+            ("''", "json.decode: unexpected end of input, expected a value at byte 1"),
+            ("string.rep('[', 600)", "json.decode: nesting deeper than 512 levels at byte 513"),
+        ]
+        for (input, expected) in cases {
+            #expect(try state.failure("json.decode(\(input))") == "test:1: \(expected)", "input \(input)")
+        }
+        #expect(try state.failure("json.decode(nil)") == "test:1: bad argument #1 to 'decode' (string expected, got nil)")
+    }
+
+    @Test func requireableAndGlobal() throws {
+        let state = try makeState()
+        #expect(try state.eval("return require('json') == json") == true)
+    }
+}
