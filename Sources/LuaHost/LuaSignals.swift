@@ -24,10 +24,18 @@ public enum LuaSignals {
         received.store(0, ordering: .releasing)
         let oldInt = signal(SIGINT, handler)
         let oldTerm = signal(SIGTERM, handler)
+        // A parent may hand us these signals blocked (some supervisors and test
+        // runners do); a blocked SIGTERM would never stop the run.
+        var set = sigset_t(), previous = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, &previous)
         defer {
             target.store(0, ordering: .releasing)
             signal(SIGINT, oldInt)
             signal(SIGTERM, oldTerm)
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
         }
         return try body()
     }

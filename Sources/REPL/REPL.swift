@@ -22,8 +22,7 @@ public struct REPL {
 
     public func run() {
         let L = state.L
-        while let chunk = readChunk() {
-            lua_settop(L, 0)
+        while readChunk() != nil {
             state.interruption.reset()
             lua_sethook(L, nil, 0, 0)
             let status = LuaSignals.interrupting(state) {
@@ -34,7 +33,6 @@ public struct REPL {
             } else {
                 report()
             }
-            _ = chunk
         }
         lua_settop(L, 0)
         writeStandardOutput("\n")

@@ -1,1 +1,217 @@
+import Foundation
 import Testing
+
+/// The built `gwlua` next to this test bundle.
+let gwluaPath: String = {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    return bundle.appendingPathComponent("gwlua").path
+}()
+
+struct Outcome {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs gwlua as a subprocess with `input` on stdin (never a terminal here).
+func gwlua(_ arguments: [String], input: String = "", environment: [String: String] = [:],
+           directory: URL? = nil) throws -> Outcome {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: gwluaPath)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["LUA_INIT"] = nil
+    env["LUA_INIT_5_4"] = nil
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    if let directory { process.currentDirectoryURL = directory }
+    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input.utf8))
+    try stdin.fileHandleForWriting.close()
+    let out = stdout.fileHandleForReading.readDataToEndOfFile()
+    let err = stderr.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Outcome(status: process.terminationStatus,
+                   stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+}
+
+/// A scratch directory with the given files.
+func scratch(_ files: [String: String]) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gwlua-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for (name, text) in files {
+        try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+    return dir
+}
+
+@Suite struct RunnerTests {
+    @Test func argTableAsLuaBuildsIt() throws {
+        let dir = try scratch(["show.lua": "for i = -4, #arg do io.write(i, '=', tostring(arg[i]), ' ') end print('|', ...)"])
+        let r = try gwlua(["run", "-W", "-e", "x=1", "show.lua", "a", "b c"], directory: dir)
+        #expect(r.status == 0)
+        #expect(r.stdout == "-4=run -3=-W -2=-e -1=x=1 0=show.lua 1=a 2=b c |\ta\tb c\n")
+    }
+
+    @Test func optionsRunInOrder() throws {
+        let dir = try scratch(["mymod.lua": "return {v = 'mod'}"])
+        let r = try gwlua(["run", "-e", "a = 1", "-lmymod", "-l", "m2=mymod", "-e", "print(a, mymod.v, m2.v)"], directory: dir)
+        #expect(r.stdout == "1\tmod\tmod\n")
+        #expect(r.status == 0)
+    }
+
+    @Test func libraryWithSuffixMarkDropsTheSuffix() throws {
+        let dir = try scratch(["mod-v2.lua": "return 42"])
+        let r = try gwlua(["run", "-l", "mod-v2", "-e", "print(mod)"], directory: dir)
+        #expect(r.stdout == "42\n")
+    }
+
+    @Test func stdinScripts() throws {
+        #expect(try gwlua(["run"], input: "print('from stdin', ...)").stdout == "from stdin\n")
+        #expect(try gwlua(["run", "-", "x", "y"], input: "print(...)").stdout == "x\ty\n")
+        let r = try gwlua(["run", "--", "-"], input: "print(1)")
+        #expect(r.status == 66)
+        #expect(r.stderr == "gwlua: cannot open -: No such file or directory\n")
+    }
+
+    @Test func missingAndDirectoryScripts() throws {
+        let dir = try scratch(["d/x.lua": ""].isEmpty ? [:] : [:])
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        let missing = try gwlua(["run", "nope.lua"], directory: dir)
+        #expect(missing.status == 66)
+        #expect(missing.stderr == "gwlua: cannot open nope.lua: No such file or directory\n")
+        let directory = try gwlua(["run", "sub"], directory: dir)
+        #expect(directory.status == 66)
+        #expect(directory.stderr == "gwlua: cannot read sub: Is a directory\n")
+    }
+
+    @Test func uncaughtErrorsPrintMessageAndTracebackAndExit1() throws {
+        let dir = try scratch(["bad.lua": "local function f()\n  error('it broke')\nend\nf()\n"])
+        let r = try gwlua(["run", "bad.lua"], directory: dir)
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("gwlua: bad.lua:2: it broke\nstack traceback:\n"))
+        #expect(r.stderr.contains("bad.lua:4: in main chunk"))
+        let table = try gwlua(["run", "-e", "error({})"])
+        #expect(table.stderr.hasPrefix("gwlua: (error object is a table value)\nstack traceback:"))
+        let syntax = try gwlua(["run", "-e", "x ="])
+        #expect(syntax.status == 1)
+        #expect(syntax.stderr == "gwlua: (command line):1: unexpected symbol near <eof>\n")
+    }
+
+    @Test func osExitIsHonoured() throws {
+        #expect(try gwlua(["run", "-e", "io.write('bye') os.exit(7)"]).status == 7)
+        let r = try gwlua(["run", "-e", "io.write('flushed') os.exit(true)"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "flushed")
+        #expect(try gwlua(["run", "-e", "os.exit(false)"]).status == 1)
+    }
+
+    @Test func usageErrorsExit64() throws {
+        let bad = try gwlua(["run", "-x"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.hasPrefix("gwlua: unrecognized option '-x'\nusage: gwlua run [options] [script [args]]"))
+        let needs = try gwlua(["run", "-e"])
+        #expect(needs.status == 64)
+        #expect(needs.stderr.hasPrefix("gwlua: '-e' needs argument\n"))
+        #expect(try gwlua(["run", "--x"]).status == 64)
+        #expect(try gwlua(["run", "-ix"]).status == 64)
+    }
+
+    @Test func versionAndWarnings() throws {
+        let v = try gwlua(["run", "-v"])
+        #expect(v.stdout.hasPrefix("gwlua 0.1.0 (Lua 5.4"))
+        #expect(try gwlua(["run", "-e", "warn('quiet')"]).stderr == "")
+        #expect(try gwlua(["run", "-W", "-e", "warn('loud', '!')"]).stderr == "Lua warning: loud!\n")
+    }
+
+    @Test func luaInitVariables() throws {
+        let dir = try scratch(["init.lua": "greeting = 'from file'"])
+        #expect(try gwlua(["run", "-e", "print(greeting)"], environment: ["LUA_INIT": "greeting = 'hi'"]).stdout == "hi\n")
+        #expect(try gwlua(["run", "-e", "print(greeting)"],
+                          environment: ["LUA_INIT": "greeting = 'old'", "LUA_INIT_5_4": "greeting = 'new'"]).stdout == "new\n")
+        #expect(try gwlua(["run", "-e", "print(greeting)"], environment: ["LUA_INIT": "@init.lua"], directory: dir).stdout
+            == "from file\n")
+        #expect(try gwlua(["run", "-E", "-e", "print(greeting)"], environment: ["LUA_INIT": "greeting = 'hi'"]).stdout
+            == "nil\n")
+        let broken = try gwlua(["run", "-e", "print(1)"], environment: ["LUA_INIT": "error('init failed')"])
+        #expect(broken.status == 1)
+        #expect(broken.stderr.hasPrefix("gwlua: LUA_INIT:1: init failed"))
+        // -E also makes package.path ignore LUA_PATH.
+        #expect(try gwlua(["run", "-E", "-e", "print(package.path:find('/custom/', 1, true) == nil)"],
+                          environment: ["LUA_PATH": "/custom/?.lua"]).stdout == "true\n")
+    }
+
+    @Test func fullStandardLibraryAndModules() throws {
+        let code = """
+        local names = {}
+        for _, lib in ipairs{'string', 'table', 'math', 'io', 'os', 'coroutine', 'utf8', 'debug', 'package', 'json', 'gateway'} do
+          names[#names + 1] = type(_G[lib]) == 'table' and lib or ('missing ' .. lib)
+        end
+        print(table.concat(names, ','))
+        print(require('json') == json, require('gateway') == gateway)
+        local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+        print(co(1), co(10))
+        print(string.format('%5.2f|%q', math.pi, 'x\\n'))
+        """
+        let r = try gwlua(["run", "-"], input: code)
+        #expect(r.stdout == "string,table,math,io,os,coroutine,utf8,debug,package,json,gateway\ntrue\ttrue\n2\t20\n 3.14|\"x\\\n\"\n")
+    }
+
+    @Test func interactiveAfterScriptReadsStdin() throws {
+        let dir = try scratch(["setup.lua": "answer = 42"])
+        let r = try gwlua(["run", "-i", "setup.lua"], input: "answer + 1\nfor i = 1, 2 do\nprint(i)\nend\n", directory: dir)
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("43\n"))
+        #expect(r.stdout.contains("1\n2\n"))
+    }
+
+    @Test func scriptsForPlainLuaRunUnchanged() throws {
+        // A strict-mode _G (a common serious-script idiom) with the runner's -l and arg handling.
+        let code = """
+        local mt = {}
+        setmetatable(_G, mt)
+        mt.__newindex = function(t, k, v) if k ~= 'declared' then error('assign to undeclared ' .. k, 2) end rawset(t, k, v) end
+        mt.__index = function(t, k) error('undeclared ' .. k, 2) end
+        declared = #arg
+        local ok, err = pcall(function() return undefined_thing end)
+        print(declared, ok, err)
+        """
+        let dir = try scratch(["strict.lua": code])
+        let r = try gwlua(["run", "strict.lua", "one", "two"], directory: dir)
+        #expect(r.stdout == "2\tfalse\tstrict.lua:6: undeclared undefined_thing\n")
+    }
+
+    @Test func sigintInterruptsAndExits130() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gwluaPath)
+        process.arguments = ["run", "-e", "io.write('ready\\n') io.stdout:flush() while true do end"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        _ = out.fileHandleForReading.availableData  // "ready"
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.hasPrefix("gwlua: ") && message.contains("interrupted!"))
+    }
+
+    @Test func sigtermExits143() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gwluaPath)
+        process.arguments = ["run", "-e", "io.write('ready\\n') io.stdout:flush() while true do end"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        _ = out.fileHandleForReading.availableData
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 143)
+    }
+}
