@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "gwlua", targets: ["gwlua"]),
+        .executable(name: "gwlua-bench", targets: ["gwlua-bench"]),
         .library(name: "LuaHost", targets: ["LuaHost"]),
     ],
     dependencies: [

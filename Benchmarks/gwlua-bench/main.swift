@@ -1,1 +1,105 @@
-print("x")
+// gwlua's benchmarks. Each prints figures measured in the same run as its
+// baseline, so ratios hold on a shared, noisy machine.
+import CLua
+import Foundation
+import LuaHost
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Seconds for one run of `code` (already compiled as a function taking n).
+func timeLoop(_ state: LuaState, _ code: String, n: Int) throws -> Double {
+    try state.load(code, name: "=bench")
+    try state.push(.integer(Int64(n)))
+    let start = now()
+    try state.pcall(arguments: 1)
+    return now() - start
+}
+
+/// The binding layer's call cost against a raw lua_CFunction doing the same
+/// (a no-op taking one number and returning it).
+func benchCall(calls: Int, rounds: Int) throws {
+    let state = try LuaState()
+    lua_pushcclosure(state.L, gwlua_bench_identity, 0)
+    state.setGlobalFromTop("raw")
+    try state.setGlobal("swift", .function(LuaFunction("swift") { call in
+        call.push(try call.number(1))
+        return 1
+    }))
+    let loop = { (f: String) in "local n = ... local f = \(f) local x = 0 for i = 1, n do x = f(i) end return x" }
+    let empty = "local n = ... local x = 0 for i = 1, n do x = i end return x"
+    var raw: [Double] = [], bound: [Double] = [], bare: [Double] = []
+    _ = try timeLoop(state, loop("raw"), n: calls / 10)  // warm up
+    _ = try timeLoop(state, loop("swift"), n: calls / 10)
+    for _ in 0..<rounds {
+        raw.append(try timeLoop(state, loop("raw"), n: calls))
+        bound.append(try timeLoop(state, loop("swift"), n: calls))
+        bare.append(try timeLoop(state, empty, n: calls))
+    }
+    let ns = { (t: Double) in t / Double(calls) * 1e9 }
+    let r = median(raw), b = median(bound), e = median(bare)
+    print("call: \(calls) calls x \(rounds) rounds, median per round")
+    print(String(format: "  raw lua_CFunction     %6.1f ns/call", ns(r)))
+    print(String(format: "  Swift binding layer   %6.1f ns/call", ns(b)))
+    print(String(format: "  empty loop            %6.1f ns/iteration", ns(e)))
+    print(String(format: "  ratio binding/raw     %6.2fx  (target <= 2x)", b / r))
+    print(String(format: "  ratio net of loop     %6.2fx", (b - e) / max(r - e, 1e-12)))
+}
+
+/// Median wall time of `argv` run to completion, `runs` times.
+func spawnMedian(_ argv: [String], runs: Int) -> Double? {
+    var times: [Double] = []
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for _ in 0..<runs {
+        var pid: pid_t = 0
+        let cargs = argv.map { strdup($0) } + [nil]
+        defer { cargs.forEach { free($0) } }
+        let start = now()
+        guard posix_spawnp(&pid, argv[0], &actions, nil, cargs, environ) == 0 else { return nil }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        times.append(now() - start)
+    }
+    return median(times)
+}
+
+func benchStartup(gwlua: String, runs: Int) {
+    guard let g = spawnMedian([gwlua, "run", "-e", ""], runs: runs) else {
+        print("startup: cannot run \(gwlua)")
+        return
+    }
+    print("startup: `gwlua run -e ''`, median of \(runs) runs")
+    print(String(format: "  gwlua run -e ''       %6.2f ms  (target <= 10 ms)", g * 1e3))
+    if let l = spawnMedian(["lua5.4", "-e", ""], runs: runs) {
+        print(String(format: "  lua5.4 -e ''          %6.2f ms  (ratio %.1fx)", l * 1e3, g / l))
+    }
+    if let t = spawnMedian(["true"], runs: runs) {
+        print(String(format: "  true (spawn baseline) %6.2f ms", t * 1e3))
+    }
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+let which = args.first ?? "all"
+let quick = args.contains("--quick")
+switch which {
+case "call":
+    try benchCall(calls: quick ? 1_000_000 : 10_000_000, rounds: quick ? 3 : 5)
+case "startup":
+    benchStartup(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", runs: quick ? 20 : 200)
+default:
+    try benchCall(calls: quick ? 1_000_000 : 10_000_000, rounds: quick ? 3 : 5)
+}

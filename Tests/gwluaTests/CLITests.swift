@@ -39,6 +39,22 @@ func gwlua(_ arguments: [String], input: String = "", environment: [String: Stri
                    stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
 }
 
+/// The repository's root (for scripts/examples).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// Waits for `process`; kills it (and records an issue) if it outlives `seconds`,
+/// so a failing signal test never leaves a runaway child behind.
+func finish(_ process: Process, within seconds: Double = 20) {
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        Issue.record("gwlua did not exit within \(seconds) s")
+    }
+    process.waitUntilExit()
+}
+
 /// A scratch directory with the given files.
 func scratch(_ files: [String: String]) throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gwlua-test-\(UUID().uuidString)")
@@ -79,7 +95,7 @@ func scratch(_ files: [String: String]) throws -> URL {
     }
 
     @Test func missingAndDirectoryScripts() throws {
-        let dir = try scratch(["d/x.lua": ""].isEmpty ? [:] : [:])
+        let dir = try scratch([:])
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
         let missing = try gwlua(["run", "nope.lua"], directory: dir)
         #expect(missing.status == 66)
@@ -195,7 +211,7 @@ func scratch(_ files: [String: String]) throws -> URL {
         try process.run()
         _ = out.fileHandleForReading.availableData  // "ready"
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        finish(process)
         #expect(process.terminationStatus == 130)
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(message.hasPrefix("gwlua: ") && message.contains("interrupted!"))
@@ -211,7 +227,17 @@ func scratch(_ files: [String: String]) throws -> URL {
         try process.run()
         _ = out.fileHandleForReading.availableData
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        finish(process)
         #expect(process.terminationStatus == 143)
+    }
+}
+
+@Suite struct ExampleTests {
+    @Test(arguments: try FileManager.default.contentsOfDirectory(
+        atPath: repositoryRoot.appendingPathComponent("scripts/examples").path).filter { $0.hasSuffix(".lua") }.sorted())
+    func exampleRuns(_ name: String) throws {
+        let r = try gwlua(["run", "scripts/examples/\(name)"], directory: repositoryRoot)
+        #expect(r.status == 0, "\(name): \(r.stderr)")
+        #expect(r.stderr.isEmpty)
     }
 }
