@@ -1,14 +1,217 @@
-import GatewayKit
 import CLua
+import Foundation
+import GatewayKit
 import LuaHost
 
 /// The `gateway` Lua module: GatewayKit bound into LuaHost.
 public enum GatewayModule {
     public static func register(in state: LuaState) throws {
         try state.registerModule("gateway") { call in
-            LuaState.pushFunctionTable([], in: call)
+            LuaState.pushFunctionTable([
+                LuaFunction("new", new),
+                LuaFunction("validate", validate),
+                LuaFunction("to_json", toJSON),
+                LuaFunction("builder", SpecBuilder.start),
+            ], in: call)
             call.push(GatewayKit.version)
             lua_setfield(call.L, -2, "version")
         }
+    }
+
+    /// Reads `{zones = {...}}` from an options table at `index`, if any.
+    static func context(at index: Int32, in call: LuaCall) throws -> ValidationContext {
+        guard call.count >= index, call.type(at: index) != .nil else { return ValidationContext() }
+        try call.checkTable(index)
+        lua_getfield(call.L, index, "zones")
+        defer { gwlua_pop(call.L, 1) }
+        if lua_type(call.L, -1) == LUA_TNIL { return ValidationContext() }
+        guard case .array(let items) = LuaSpecs.document(at: -1, in: call.L) else {
+            if lua_type(call.L, -1) == LUA_TTABLE { return ValidationContext(zones: []) }
+            throw call.argumentError(index, "zones must be a list of strings")
+        }
+        var zones: [String] = []
+        for item in items {
+            guard case .string(let z) = item else { throw call.argumentError(index, "zones must be a list of strings") }
+            zones.append(z)
+        }
+        return ValidationContext(zones: zones)
+    }
+
+    /// gateway.new(t [, {zones = …}]) -> spec table, or raises the validation error.
+    static func new(_ call: LuaCall) throws -> Int32 {
+        try call.checkTable(1)
+        let result = SpecValidator.validate(LuaSpecs.document(at: 1, in: call.L), context: try context(at: 2, in: call))
+        guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
+        LuaSpecs.push(spec, in: call)
+        return 1
+    }
+
+    /// gateway.validate(t [, {zones = …}]) -> ok, issues. Never raises for a bad spec.
+    static func validate(_ call: LuaCall) throws -> Int32 {
+        try call.checkAny(1)
+        let result = SpecValidator.validate(LuaSpecs.document(at: 1, in: call.L), context: try context(at: 2, in: call))
+        call.push(result.isValid)
+        LuaSpecs.pushIssues(result.issues, in: call)
+        return 2
+    }
+
+    /// gateway.to_json(s [, {pretty = true}]) -> the CreateGateway request body.
+    static func toJSON(_ call: LuaCall) throws -> Int32 {
+        try call.checkTable(1)
+        var pretty = false
+        if call.count >= 2, call.type(at: 2) == .table {
+            lua_getfield(call.L, 2, "pretty")
+            pretty = lua_toboolean(call.L, -1) != 0
+            gwlua_pop(call.L, 1)
+        }
+        let result = SpecValidator.validate(LuaSpecs.document(at: 1, in: call.L))
+        guard var spec = result.spec else { throw SpecValidationError(issues: result.issues) }
+        spec.organizationId = nil
+        let data = try WireJSON.encode(spec, pretty: pretty)
+        call.push(bytes: data)
+        return 1
+    }
+}
+
+/// The fluent builder behind `gateway.builder(name)`.
+final class SpecBuilder {
+    var spec: GatewaySpec
+    /// Where auth and routing were set, for the "second call" error.
+    var authSetBy: String?
+    var routingSetBy: String?
+
+    init(name: String) { spec = GatewaySpec(name: name) }
+
+    static let luaClass = LuaClass<SpecBuilder>("gateway.builder")
+        .method("zone") { b, call in
+            b.spec.zones.append(try call.string(2))
+            return chain(call)
+        }
+        .method("zones") { b, call in
+            try call.checkTable(2)
+            guard case .array(let items) = LuaSpecs.document(at: 2, in: call.L) else {
+                if lua_rawlen(call.L, 2) == 0 { return chain(call) }
+                throw call.argumentError(1, "a list of zone names expected")
+            }
+            for (i, item) in items.enumerated() {
+                guard case .string(let z) = item else {
+                    throw call.argumentError(1, "zone #\(i + 1) is a \(item.kindName), a string expected")
+                }
+                b.spec.zones.append(z)
+            }
+            return chain(call)
+        }
+        .method("id") { b, call in
+            b.spec.id = try call.string(2)
+            return chain(call)
+        }
+        .method("coreweave_auth") { b, call in
+            try b.setAuth("coreweave_auth", call)
+            b.spec.coreWeaveAuth = CoreWeaveAuth()
+            return chain(call)
+        }
+        .method("wandb_auth") { b, call in
+            try call.checkTable(2)
+            let keys: Set<String> = ["apiKey", "serverUrl", "enableUsageReports", "enableRateLimiting"]
+            guard case .object(let o) = LuaSpecs.document(at: 2, in: call.L) else {
+                throw call.argumentError(1, "a table {apiKey = …, serverUrl = …} expected")
+            }
+            for key in o.keys.sorted() where !keys.contains(key) {
+                throw LuaError.runtime("wandb_auth: unknown field '\(key)' (known: apiKey, serverUrl, enableUsageReports, enableRateLimiting)")
+            }
+            func string(_ k: String) throws -> String? {
+                switch o[k] {
+                case nil, .null?: return nil
+                case .string(let s)?: return s
+                case let v?: throw LuaError.runtime("wandb_auth: \(k) must be a string, got \(v.kindName)")
+                }
+            }
+            func bool(_ k: String) throws -> Bool? {
+                switch o[k] {
+                case nil, .null?: return nil
+                case .bool(let b)?: return b
+                case let v?: throw LuaError.runtime("wandb_auth: \(k) must be a boolean, got \(v.kindName)")
+                }
+            }
+            let auth = WeightsAndBiasesAuth(apiKey: try string("apiKey"), serverUrl: try string("serverUrl"),
+                                            enableUsageReports: try bool("enableUsageReports"),
+                                            enableRateLimiting: try bool("enableRateLimiting"))
+            try b.setAuth("wandb_auth", call)
+            b.spec.weightsAndBiasesAuth = auth
+            return chain(call)
+        }
+        .method("body_routing") { b, call in
+            let apiType = try call.optionalString(2).map(APIType.init(rawValue:)) ?? .openAI
+            try b.setRouting("body_routing", call)
+            b.spec.bodyBasedRouting = BodyBasedRouting(apiType: apiType)
+            return chain(call)
+        }
+        .method("header_routing") { b, call in
+            let header = try call.string(2)
+            try b.setRouting("header_routing", call)
+            b.spec.headerBasedRouting = HeaderBasedRouting(headerName: header)
+            return chain(call)
+        }
+        .method("path_routing") { b, call in
+            try b.setRouting("path_routing", call)
+            b.spec.pathBasedRouting = PathBasedRouting()
+            return chain(call)
+        }
+        .method("additional_dns") { b, call in
+            guard call.count >= 2 else { throw call.argumentError(1, "at least one DNS name expected") }
+            var names: [String] = []
+            for i in 2...call.count { names.append(try call.string(i)) }
+            var config = b.spec.endpointConfiguration ?? EndpointConfiguration()
+            config.additionalDns += names
+            b.spec.endpointConfiguration = config
+            return chain(call)
+        }
+        .method("build") { b, call in
+            let result = SpecValidator.validate(b.spec, context: try GatewayModule.context(at: 2, in: call))
+            guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
+            LuaSpecs.push(spec, in: call)
+            return 1
+        }
+        .meta("__tostring") { b, call in
+            call.push("gateway.builder(\(LuaSpecs.quote(b.spec.name)))")
+            return 1
+        }
+
+    /// gateway.builder(name)
+    static func start(_ call: LuaCall) throws -> Int32 {
+        luaClass.push(SpecBuilder(name: try call.string(1)), in: call)
+        return 1
+    }
+
+    /// Methods return the builder itself, for chaining.
+    static func chain(_ call: LuaCall) -> Int32 {
+        lua_settop(call.L, 1)
+        return 1
+    }
+
+    private static func line(_ call: LuaCall) -> String {
+        luaL_where(call.L, 1)
+        defer { gwlua_pop(call.L, 1) }
+        let w = LuaCall.string(at: -1, in: call.L)
+        // luaL_where gives "chunk:line: "
+        var trimmed = Substring(w)
+        while let last = trimmed.last, last == " " || last == ":" { trimmed = trimmed.dropLast() }
+        return String(trimmed)
+    }
+
+    func setAuth(_ method: String, _ call: LuaCall) throws {
+        if let previous = authSetBy {
+            throw LuaError.runtime("\(method): auth is already set by \(previous); a gateway has exactly one auth")
+        }
+        let at = SpecBuilder.line(call)
+        authSetBy = at.isEmpty ? method : "\(method) at \(at)"
+    }
+
+    func setRouting(_ method: String, _ call: LuaCall) throws {
+        if let previous = routingSetBy {
+            throw LuaError.runtime("\(method): routing is already set by \(previous); a gateway has exactly one routing")
+        }
+        let at = SpecBuilder.line(call)
+        routingSetBy = at.isEmpty ? method : "\(method) at \(at)"
     }
 }

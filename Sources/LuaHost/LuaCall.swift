@@ -106,7 +106,8 @@ public struct LuaCall {
         try LuaValue.read(at: i, in: L, options: options)
     }
 
-    static func string(at i: Int32, in L: OpaquePointer) -> String {
+    /// The string at `i` (bytes as they are; non-UTF-8 replaced). No coercion.
+    public static func string(at i: Int32, in L: OpaquePointer) -> String {
         var len = 0
         guard let p = gwlua_tolstring(L, i, &len) else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self)

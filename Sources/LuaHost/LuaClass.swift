@@ -8,8 +8,8 @@ import CLua
 ///     let counter = LuaClass<Counter>("Counter")
 ///         .method("add") { c, call in c.value += try call.integer(2); return 0 }
 ///         .meta("__tostring") { c, call in call.push("Counter(\(c.value))"); return 1 }
-public struct LuaClass<Object: AnyObject> {
-    public typealias Method = (Object, LuaCall) throws -> Int32
+public struct LuaClass<Object: AnyObject>: Sendable {
+    public typealias Method = @Sendable (Object, LuaCall) throws -> Int32
 
     /// The metatable's registry name and `__name` (shown in error messages).
     public let name: String

@@ -1,0 +1,298 @@
+/// The CreateGateway request (and the `spec` of a Gateway answer), field for
+/// field as the API names them. Optional objects are absent when nil.
+public struct GatewaySpec: Codable, Sendable, Hashable {
+    public var id: String?
+    public var name: String
+    public var zones: [String]
+    public var organizationId: String?
+    public var coreWeaveAuth: CoreWeaveAuth?
+    public var weightsAndBiasesAuth: WeightsAndBiasesAuth?
+    public var endpointConfiguration: EndpointConfiguration?
+    public var bodyBasedRouting: BodyBasedRouting?
+    public var headerBasedRouting: HeaderBasedRouting?
+    public var pathBasedRouting: PathBasedRouting?
+
+    public init(id: String? = nil, name: String, zones: [String] = [], organizationId: String? = nil,
+                coreWeaveAuth: CoreWeaveAuth? = nil, weightsAndBiasesAuth: WeightsAndBiasesAuth? = nil,
+                endpointConfiguration: EndpointConfiguration? = nil, bodyBasedRouting: BodyBasedRouting? = nil,
+                headerBasedRouting: HeaderBasedRouting? = nil, pathBasedRouting: PathBasedRouting? = nil) {
+        self.id = id
+        self.name = name
+        self.zones = zones
+        self.organizationId = organizationId
+        self.coreWeaveAuth = coreWeaveAuth
+        self.weightsAndBiasesAuth = weightsAndBiasesAuth
+        self.endpointConfiguration = endpointConfiguration
+        self.bodyBasedRouting = bodyBasedRouting
+        self.headerBasedRouting = headerBasedRouting
+        self.pathBasedRouting = pathBasedRouting
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, name, zones, organizationId, coreWeaveAuth, weightsAndBiasesAuth, endpointConfiguration,
+             bodyBasedRouting, headerBasedRouting, pathBasedRouting
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(String.self, forKey: .id)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
+        zones = try c.decodeIfPresent([String].self, forKey: .zones) ?? []
+        organizationId = try c.decodeIfPresent(String.self, forKey: .organizationId)
+        coreWeaveAuth = try c.decodeIfPresent(CoreWeaveAuth.self, forKey: .coreWeaveAuth)
+        weightsAndBiasesAuth = try c.decodeIfPresent(WeightsAndBiasesAuth.self, forKey: .weightsAndBiasesAuth)
+        endpointConfiguration = try c.decodeIfPresent(EndpointConfiguration.self, forKey: .endpointConfiguration)
+        bodyBasedRouting = try c.decodeIfPresent(BodyBasedRouting.self, forKey: .bodyBasedRouting)
+        headerBasedRouting = try c.decodeIfPresent(HeaderBasedRouting.self, forKey: .headerBasedRouting)
+        pathBasedRouting = try c.decodeIfPresent(PathBasedRouting.self, forKey: .pathBasedRouting)
+    }
+
+    /// Which auth the spec uses, by its API field name.
+    public var authKind: String? {
+        coreWeaveAuth != nil ? "coreWeaveAuth" : weightsAndBiasesAuth != nil ? "weightsAndBiasesAuth" : nil
+    }
+
+    /// Which routing the spec uses, by its API field name.
+    public var routingKind: String? {
+        bodyBasedRouting != nil ? "bodyBasedRouting"
+            : headerBasedRouting != nil ? "headerBasedRouting" : pathBasedRouting != nil ? "pathBasedRouting" : nil
+    }
+}
+
+public struct CoreWeaveAuth: Codable, Sendable, Hashable {
+    public init() {}
+}
+
+public struct WeightsAndBiasesAuth: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// A secret: never printed (see `description`), never returned by the API.
+    public var apiKey: String?
+    public var serverUrl: String?
+    public var enableUsageReports: Bool?
+    public var enableRateLimiting: Bool?
+
+    public init(apiKey: String? = nil, serverUrl: String? = nil, enableUsageReports: Bool? = nil,
+                enableRateLimiting: Bool? = nil) {
+        self.apiKey = apiKey
+        self.serverUrl = serverUrl
+        self.enableUsageReports = enableUsageReports
+        self.enableRateLimiting = enableRateLimiting
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if apiKey != nil { parts.append("apiKey: <redacted>") }
+        if let serverUrl { parts.append("serverUrl: \(serverUrl)") }
+        if let enableUsageReports { parts.append("enableUsageReports: \(enableUsageReports)") }
+        if let enableRateLimiting { parts.append("enableRateLimiting: \(enableRateLimiting)") }
+        return "WeightsAndBiasesAuth(\(parts.joined(separator: ", ")))"
+    }
+}
+
+public struct EndpointConfiguration: Codable, Sendable, Hashable {
+    public var additionalDns: [String]
+    public init(additionalDns: [String] = []) { self.additionalDns = additionalDns }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        additionalDns = try c.decodeIfPresent([String].self, forKey: .additionalDns) ?? []
+    }
+}
+
+public struct BodyBasedRouting: Codable, Sendable, Hashable {
+    public var apiType: APIType
+    public init(apiType: APIType = .openAI) { self.apiType = apiType }
+}
+
+public struct HeaderBasedRouting: Codable, Sendable, Hashable {
+    public var headerName: String
+    public init(headerName: String) { self.headerName = headerName }
+}
+
+public struct PathBasedRouting: Codable, Sendable, Hashable {
+    public init() {}
+}
+
+/// An enum the API sends as a string (older servers: an integer). Unknown
+/// values are kept, so a newer server's answer still decodes.
+public protocol LenientEnum: Codable, Hashable, Sendable, RawRepresentable where RawValue == String {
+    static var ordered: [String] { get }
+    init(rawValue: String)
+}
+
+extension LenientEnum {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let i = try? c.decode(Int.self) {
+            self.init(rawValue: i >= 0 && i < Self.ordered.count ? Self.ordered[i] : "\(i)")
+        } else {
+            self.init(rawValue: try c.decode(String.self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+}
+
+public struct APIType: LenientEnum, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public static let unspecified = APIType(rawValue: "API_TYPE_UNSPECIFIED")
+    public static let openAI = APIType(rawValue: "API_TYPE_OPENAI")
+    public static let ordered = ["API_TYPE_UNSPECIFIED", "API_TYPE_OPENAI"]
+    public var description: String { rawValue }
+}
+
+public struct GatewayStatusCode: LenientEnum, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public static let unspecified = Self(rawValue: "STATUS_UNSPECIFIED")
+    public static let creating = Self(rawValue: "STATUS_CREATING")
+    public static let ready = Self(rawValue: "STATUS_READY")
+    public static let updating = Self(rawValue: "STATUS_UPDATING")
+    public static let deleting = Self(rawValue: "STATUS_DELETING")
+    public static let error = Self(rawValue: "STATUS_ERROR")
+    public static let failed = Self(rawValue: "STATUS_FAILED")
+    public static let ordered = ["STATUS_UNSPECIFIED", "STATUS_CREATING", "STATUS_READY", "STATUS_UPDATING",
+                                 "STATUS_DELETING", "STATUS_ERROR", "STATUS_FAILED"]
+    public var description: String { rawValue }
+}
+
+/// A condition's status: "True"/"False"/"Unknown" (also seen as STATUS_TRUE…),
+/// normalised to the short form.
+public struct ConditionStatus: LenientEnum, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) {
+        switch rawValue.uppercased() {
+        case "TRUE", "STATUS_TRUE": self.rawValue = "True"
+        case "FALSE", "STATUS_FALSE": self.rawValue = "False"
+        case "UNKNOWN", "STATUS_UNKNOWN", "STATUS_UNSPECIFIED", "": self.rawValue = "Unknown"
+        default: self.rawValue = rawValue
+        }
+    }
+    public static let ordered = ["Unknown", "True", "False"]
+    public var description: String { rawValue }
+}
+
+public struct GatewayCondition: Codable, Sendable, Hashable {
+    public var type: String?
+    public var lastUpdateTime: String?
+    public var reason: String?
+    public var message: String?
+    public var zone: String?
+    public var status: ConditionStatus?
+}
+
+public struct GatewayStatus: Codable, Sendable, Hashable {
+    public var createdAt: String?
+    public var updatedAt: String?
+    public var conditions: [GatewayCondition]
+    public var endpoints: [String]
+    public var status: GatewayStatusCode
+
+    public init(createdAt: String? = nil, updatedAt: String? = nil, conditions: [GatewayCondition] = [],
+                endpoints: [String] = [], status: GatewayStatusCode = .unspecified) {
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.conditions = conditions
+        self.endpoints = endpoints
+        self.status = status
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        createdAt = try c.decodeIfPresent(String.self, forKey: .createdAt)
+        updatedAt = try c.decodeIfPresent(String.self, forKey: .updatedAt)
+        conditions = try c.decodeIfPresent([GatewayCondition].self, forKey: .conditions) ?? []
+        endpoints = try c.decodeIfPresent([String].self, forKey: .endpoints) ?? []
+        status = try c.decodeIfPresent(GatewayStatusCode.self, forKey: .status) ?? .unspecified
+    }
+}
+
+/// A gateway as the API answers it.
+public struct Gateway: Codable, Sendable, Hashable {
+    public var spec: GatewaySpec
+    public var status: GatewayStatus
+
+    public init(spec: GatewaySpec, status: GatewayStatus = GatewayStatus()) {
+        self.spec = spec
+        self.status = status
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        spec = try c.decode(GatewaySpec.self, forKey: .spec)
+        status = try c.decodeIfPresent(GatewayStatus.self, forKey: .status) ?? GatewayStatus()
+    }
+}
+
+/// `{"gateway": Gateway}` — the answer of create, get, update and delete.
+public struct GatewayEnvelope: Codable, Sendable, Hashable {
+    public var gateway: Gateway
+    public init(gateway: Gateway) { self.gateway = gateway }
+}
+
+/// `{"items": [Gateway]}` — the answer of list.
+public struct GatewayList: Codable, Sendable, Hashable {
+    public var items: [Gateway]
+    public init(items: [Gateway]) { self.items = items }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        items = try c.decodeIfPresent([Gateway].self, forKey: .items) ?? []
+    }
+}
+
+/// `{"zones": [...]}` — the answer of parameters.
+public struct GatewayParameters: Codable, Sendable, Hashable {
+    public var zones: [String]
+    public init(zones: [String]) { self.zones = zones }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        zones = try c.decodeIfPresent([String].self, forKey: .zones) ?? []
+    }
+}
+
+/// A google.rpc.Status error body.
+public struct RPCStatus: Codable, Sendable, Hashable {
+    public var code: Int
+    public var message: String
+    public var details: [RPCDetail]
+
+    public init(code: Int, message: String, details: [RPCDetail] = []) {
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        code = try c.decodeIfPresent(Int.self, forKey: .code) ?? 2
+        message = try c.decodeIfPresent(String.self, forKey: .message) ?? ""
+        details = (try? c.decodeIfPresent([RPCDetail].self, forKey: .details)) ?? []
+    }
+}
+
+public struct RPCDetail: Codable, Sendable, Hashable {
+    public var type: String
+    public var fieldViolations: [FieldViolation]?
+
+    public init(type: String, fieldViolations: [FieldViolation]? = nil) {
+        self.type = type
+        self.fieldViolations = fieldViolations
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type = "@type"
+        case fieldViolations
+    }
+}
+
+public struct FieldViolation: Codable, Sendable, Hashable {
+    public var field: String
+    public var description: String
+    public init(field: String, description: String) {
+        self.field = field
+        self.description = description
+    }
+}

@@ -1,0 +1,406 @@
+/// One problem found in a spec: where (an API field path such as
+/// `headerBasedRouting.headerName` or `zones[2]`), what, and how bad.
+public struct ValidationIssue: Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Hashable {
+        case error, warning
+    }
+
+    public var path: String
+    public var message: String
+    public var severity: Severity
+
+    public init(path: String, message: String, severity: Severity = .error) {
+        self.path = path
+        self.message = message
+        self.severity = severity
+    }
+
+    public var description: String {
+        "\(path.isEmpty ? "(spec)" : path): \(message)\(severity == .warning ? " (warning)" : "")"
+    }
+}
+
+/// What validation knows beyond the spec itself.
+public struct ValidationContext: Sendable {
+    /// The zones the API offers (from /gateways/parameters); nil when unknown.
+    public var zones: [String]?
+
+    public init(zones: [String]? = nil) { self.zones = zones }
+}
+
+/// The outcome of validating one spec: the typed spec (with zones normalised to
+/// the known list's spelling) when there is no error, and every issue found.
+public struct SpecValidation: Sendable {
+    public var spec: GatewaySpec?
+    public var issues: [ValidationIssue]
+
+    public var errors: [ValidationIssue] { issues.filter { $0.severity == .error } }
+    public var warnings: [ValidationIssue] { issues.filter { $0.severity == .warning } }
+    public var isValid: Bool { spec != nil }
+}
+
+/// Validates CreateGateway requests against every rule of API.md, reporting all
+/// problems at once.
+public enum SpecValidator {
+    static let topLevelKeys: Set<String> = [
+        "id", "name", "zones", "coreWeaveAuth", "weightsAndBiasesAuth", "endpointConfiguration",
+        "bodyBasedRouting", "headerBasedRouting", "pathBasedRouting",
+    ]
+
+    /// Validates an untyped document (JSON, or a Lua table converted to JSON values).
+    public static func validate(_ document: JSONValue, context: ValidationContext = .init()) -> SpecValidation {
+        var issues: [ValidationIssue] = []
+        guard case .object(let fields) = document else {
+            return SpecValidation(spec: nil, issues: [ValidationIssue(
+                path: "", message: "a gateway spec must be a table (JSON object), got \(document.kindName)")])
+        }
+        var reader = FieldReader(issues: [])
+        for key in fields.keys.sorted() where !topLevelKeys.contains(key) {
+            reader.issues.append(ValidationIssue(path: key, message: unknownKeyMessage(key, among: topLevelKeys)))
+        }
+
+        var spec = GatewaySpec(name: "")
+        spec.id = reader.string(fields["id"], path: "id")
+        if let name = reader.string(fields["name"], path: "name") {
+            spec.name = name
+        } else if fields["name"] == nil || fields["name"] == .null {
+            reader.issues.append(ValidationIssue(path: "name", message: "name is required"))
+        }
+        if let zones = fields["zones"], zones != .null {
+            spec.zones = reader.stringList(zones, path: "zones") ?? []
+        } else {
+            spec.zones = []
+        }
+        if let v = fields["coreWeaveAuth"], v != .null, reader.object(v, path: "coreWeaveAuth", keys: []) != nil {
+            spec.coreWeaveAuth = CoreWeaveAuth()
+        }
+        if let v = fields["weightsAndBiasesAuth"], v != .null,
+           let o = reader.object(v, path: "weightsAndBiasesAuth",
+                                 keys: ["apiKey", "serverUrl", "enableUsageReports", "enableRateLimiting"]) {
+            spec.weightsAndBiasesAuth = WeightsAndBiasesAuth(
+                apiKey: reader.string(o["apiKey"], path: "weightsAndBiasesAuth.apiKey", secret: true),
+                serverUrl: reader.string(o["serverUrl"], path: "weightsAndBiasesAuth.serverUrl"),
+                enableUsageReports: reader.bool(o["enableUsageReports"], path: "weightsAndBiasesAuth.enableUsageReports"),
+                enableRateLimiting: reader.bool(o["enableRateLimiting"], path: "weightsAndBiasesAuth.enableRateLimiting"))
+        }
+        if let v = fields["endpointConfiguration"], v != .null,
+           let o = reader.object(v, path: "endpointConfiguration", keys: ["additionalDns"]) {
+            var dns: [String] = []
+            if let list = o["additionalDns"], list != .null {
+                dns = reader.stringList(list, path: "endpointConfiguration.additionalDns") ?? []
+            }
+            spec.endpointConfiguration = EndpointConfiguration(additionalDns: dns)
+        }
+        if let v = fields["bodyBasedRouting"], v != .null,
+           let o = reader.object(v, path: "bodyBasedRouting", keys: ["apiType"]) {
+            var apiType = APIType.unspecified
+            if o["apiType"] == nil || o["apiType"] == .null {
+                reader.issues.append(ValidationIssue(path: "bodyBasedRouting.apiType",
+                                                     message: "apiType is required (API_TYPE_OPENAI)"))
+            }
+            if let raw = o["apiType"], raw != .null {
+                if case .integer(let i) = raw, i >= 0, Int(i) < APIType.ordered.count {
+                    apiType = APIType(rawValue: APIType.ordered[Int(i)])
+                } else if let s = reader.string(raw, path: "bodyBasedRouting.apiType") {
+                    apiType = APIType(rawValue: s)
+                }
+            }
+            spec.bodyBasedRouting = BodyBasedRouting(apiType: apiType)
+        }
+        if let v = fields["headerBasedRouting"], v != .null,
+           let o = reader.object(v, path: "headerBasedRouting", keys: ["headerName"]) {
+            let header = reader.string(o["headerName"], path: "headerBasedRouting.headerName")
+            if header == nil && (o["headerName"] == nil || o["headerName"] == .null) {
+                reader.issues.append(ValidationIssue(path: "headerBasedRouting.headerName",
+                                                     message: "headerName is required (the request header that selects the model)"))
+            }
+            spec.headerBasedRouting = HeaderBasedRouting(headerName: header ?? "")
+        }
+        if let v = fields["pathBasedRouting"], v != .null, reader.object(v, path: "pathBasedRouting", keys: []) != nil {
+            spec.pathBasedRouting = PathBasedRouting()
+        }
+        issues = reader.issues
+        // Present-but-broken objects still count toward "exactly one".
+        let authPresent = ["coreWeaveAuth", "weightsAndBiasesAuth"].filter { fields[$0] != nil && fields[$0] != .null }
+        let routingPresent = ["bodyBasedRouting", "headerBasedRouting", "pathBasedRouting"]
+            .filter { fields[$0] != nil && fields[$0] != .null }
+        issues += rules(for: &spec, context: context, skipName: fields["name"].map { if case .string = $0 { false } else { true } } ?? true,
+                        authPresent: authPresent, routingPresent: routingPresent,
+                        checkHeader: fields["headerBasedRouting"]?["headerName"].map { if case .string = $0 { true } else { false } } ?? false,
+                        checkAPIType: fields["bodyBasedRouting"]?["apiType"].map { $0 != .null } ?? false)
+        let hasError = issues.contains { $0.severity == .error }
+        return SpecValidation(spec: hasError ? nil : spec, issues: issues)
+    }
+
+    /// Validates a typed spec (built in Swift or by the builder).
+    public static func validate(_ spec: GatewaySpec, context: ValidationContext = .init()) -> SpecValidation {
+        var spec = spec
+        let auth = [spec.coreWeaveAuth != nil ? "coreWeaveAuth" : nil,
+                    spec.weightsAndBiasesAuth != nil ? "weightsAndBiasesAuth" : nil].compactMap { $0 }
+        let routing = [spec.bodyBasedRouting != nil ? "bodyBasedRouting" : nil,
+                       spec.headerBasedRouting != nil ? "headerBasedRouting" : nil,
+                       spec.pathBasedRouting != nil ? "pathBasedRouting" : nil].compactMap { $0 }
+        if spec.name.isEmpty {
+            let issues = [ValidationIssue(path: "name", message: "name is required")]
+                + rules(for: &spec, context: context, skipName: true, authPresent: auth, routingPresent: routing,
+                        checkHeader: true, checkAPIType: true)
+            return SpecValidation(spec: nil, issues: issues)
+        }
+        let issues = rules(for: &spec, context: context, skipName: false, authPresent: auth, routingPresent: routing,
+                           checkHeader: true, checkAPIType: true)
+        return SpecValidation(spec: issues.contains { $0.severity == .error } ? nil : spec, issues: issues)
+    }
+
+    /// The semantic rules of API.md, on a typed spec; normalises zone spelling.
+    static func rules(for spec: inout GatewaySpec, context: ValidationContext, skipName: Bool,
+                      authPresent: [String], routingPresent: [String], checkHeader: Bool,
+                      checkAPIType: Bool) -> [ValidationIssue] {
+        var issues: [ValidationIssue] = []
+        func error(_ path: String, _ message: String) { issues.append(.init(path: path, message: message)) }
+        func warning(_ path: String, _ message: String) { issues.append(.init(path: path, message: message, severity: .warning)) }
+
+        // name
+        if !skipName {
+            let name = spec.name
+            if name.isEmpty {
+                error("name", "name must not be empty")
+            } else if name.unicodeScalars.first.map(isSpace) == true || name.unicodeScalars.last.map(isSpace) == true {
+                error("name", "name must not begin or end with white space")
+            } else if !isDNSLabel(name) {
+                warning("name", "'\(name)' is not a DNS label (lower-case letters, digits and '-', at most 63); "
+                    + "the API may refuse or rewrite it")
+            }
+        }
+
+        // id
+        if let id = spec.id, !isUUID(id) {
+            error("id", "id must be a UUID such as 7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c, got '\(id)'")
+        }
+
+        // zones
+        if spec.zones.isEmpty {
+            warning("zones", "no zones given: the API may place the gateway in any zone")
+        } else if spec.zones.count > 1 {
+            warning("zones", "\(spec.zones.count) zones given: gateways are currently limited to one zone")
+        }
+        var seenZones: Set<String> = []
+        for (i, zone) in spec.zones.enumerated() {
+            let path = "zones[\(i + 1)]"
+            if zone.isEmpty {
+                error(path, "zone must not be empty")
+                continue
+            }
+            if let known = context.zones {
+                if let match = known.first(where: { $0.caseInsensitiveEquals(zone) }) {
+                    spec.zones[i] = match
+                } else {
+                    error(path, "unknown zone '\(zone)'; known zones: \(known.joined(separator: ", "))")
+                    continue
+                }
+            }
+            if !seenZones.insert(spec.zones[i].uppercased()).inserted {
+                warning(path, "zone '\(zone)' is listed twice")
+            }
+        }
+
+        // auth
+        if authPresent.isEmpty {
+            error("", "an auth is required: set exactly one of coreWeaveAuth or weightsAndBiasesAuth")
+        } else if authPresent.count > 1 {
+            error(authPresent[1], "only one auth may be set, but both coreWeaveAuth and weightsAndBiasesAuth are")
+        }
+        if let wandb = spec.weightsAndBiasesAuth {
+            if wandb.apiKey != nil && (wandb.serverUrl ?? "").isEmpty {
+                error("weightsAndBiasesAuth.serverUrl", "serverUrl is required when apiKey is set")
+            }
+            if let url = wandb.serverUrl, !url.isEmpty {
+                if !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.count <= 8 {
+                    error("weightsAndBiasesAuth.serverUrl", "serverUrl must be an http(s) URL such as https://api.wandb.ai")
+                } else if !url.lowercased().hasPrefix("https://api.wandb.ai") {
+                    warning("weightsAndBiasesAuth.serverUrl", "W&B self-hosted servers are not supported; use https://api.wandb.ai")
+                }
+            }
+            if let key = wandb.apiKey, key.isEmpty {
+                error("weightsAndBiasesAuth.apiKey", "apiKey must not be empty")
+            }
+        }
+
+        // routing
+        if routingPresent.isEmpty {
+            error("", "a routing is required: set exactly one of bodyBasedRouting, headerBasedRouting or pathBasedRouting")
+        } else if routingPresent.count > 1 {
+            for extra in routingPresent.dropFirst() {
+                error(extra, "only one routing may be set, but \(routingPresent.joined(separator: " and ")) are")
+            }
+        }
+        if checkAPIType, let body = spec.bodyBasedRouting, body.apiType != .openAI {
+            if body.apiType == .unspecified {
+                error("bodyBasedRouting.apiType", "apiType must be API_TYPE_OPENAI (API_TYPE_UNSPECIFIED is not valid to send)")
+            } else {
+                error("bodyBasedRouting.apiType", "unknown apiType '\(body.apiType.rawValue)'; the only valid value is API_TYPE_OPENAI")
+            }
+        }
+        if checkHeader, let header = spec.headerBasedRouting {
+            let n = header.headerName.count
+            if n == 0 || n > 100 {
+                error("headerBasedRouting.headerName", "headerName must be 1 to 100 characters, got \(n)")
+            } else if !header.headerName.utf8.allSatisfy(isHeaderTokenByte) {
+                error("headerBasedRouting.headerName", "headerName '\(header.headerName)' is not a valid HTTP header name "
+                    + "(letters, digits and !#$%&'*+-.^_`|~ only)")
+            }
+        }
+
+        // DNS
+        if let dns = spec.endpointConfiguration?.additionalDns {
+            var seen: Set<String> = []
+            for (i, name) in dns.enumerated() {
+                let path = "endpointConfiguration.additionalDns[\(i + 1)]"
+                if let problem = dnsNameProblem(name) {
+                    error(path, "'\(name)' is not a valid DNS name: \(problem)")
+                } else if !seen.insert(name.lowercased()).inserted {
+                    warning(path, "'\(name)' is listed twice")
+                }
+            }
+        }
+        return issues
+    }
+
+    static func unknownKeyMessage(_ key: String, among known: Set<String>) -> String {
+        let suggestion = known.min { editDistance($0.lowercased(), key.lowercased()) < editDistance($1.lowercased(), key.lowercased()) }
+        if let suggestion, editDistance(suggestion.lowercased(), key.lowercased()) <= max(2, key.count / 3) {
+            return "unknown field '\(key)' (did you mean '\(suggestion)'?)"
+        }
+        return "unknown field '\(key)'; known fields: \(known.sorted().joined(separator: ", "))"
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = previous
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+
+    static func isSpace(_ s: Unicode.Scalar) -> Bool { s.properties.isWhitespace }
+
+    /// `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+    public static func isDNSLabel(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard !b.isEmpty, b.count <= 63 else { return false }
+        func alnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
+        guard alnum(b[0]), alnum(b[b.count - 1]) else { return false }
+        return b.allSatisfy { alnum($0) || $0 == 45 }
+    }
+
+    public static func isUUID(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard b.count == 36 else { return false }
+        for (i, c) in b.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                if c != 45 { return false }
+            } else if !((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Why `name` is not an RFC 1123 host name (with an optional `*.` prefix), or nil.
+    public static func dnsNameProblem(_ name: String) -> String? {
+        var b = Array(name.utf8)
+        if b.isEmpty { return "it is empty" }
+        if b.count > 253 { return "it is longer than 253 characters" }
+        if b.count >= 2 && b[0] == 42 && b[1] == 46 { b.removeFirst(2) }  // "*."
+        if b.last == 46 { b.removeLast() }  // a fully qualified trailing dot
+        if b.isEmpty { return "it has no labels" }
+        for label in b.split(separator: 46, omittingEmptySubsequences: false) {
+            if label.isEmpty { return "it has an empty label (two dots in a row, or a leading dot)" }
+            if label.count > 63 { return "a label is longer than 63 characters" }
+            if label.first == 45 || label.last == 45 { return "a label begins or ends with '-'" }
+            if !label.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) {
+                return "only letters, digits, '-' and '.' are allowed"
+            }
+        }
+        return nil
+    }
+
+    static func isHeaderTokenByte(_ c: UInt8) -> Bool {
+        switch c {
+        case 48...57, 65...90, 97...122: return true
+        case 33, 35, 36, 37, 38, 39, 42, 43, 45, 46, 94, 95, 96, 124, 126: return true
+        default: return false
+        }
+    }
+}
+
+/// Reads typed fields out of untyped values, recording type problems.
+struct FieldReader {
+    var issues: [ValidationIssue]
+
+    mutating func string(_ v: JSONValue?, path: String, secret: Bool = false) -> String? {
+        guard let v, v != .null else { return nil }
+        if case .string(let s) = v { return s }
+        issues.append(ValidationIssue(path: path, message: "expected a string, got \(v.kindName)"))
+        return nil
+    }
+
+    mutating func bool(_ v: JSONValue?, path: String) -> Bool? {
+        guard let v, v != .null else { return nil }
+        if case .bool(let b) = v { return b }
+        issues.append(ValidationIssue(path: path, message: "expected a boolean, got \(v.kindName)"))
+        return nil
+    }
+
+    mutating func stringList(_ v: JSONValue, path: String) -> [String]? {
+        let items: [JSONValue]
+        switch v {
+        case .array(let a): items = a
+        case .object(let o) where o.isEmpty: items = []
+        default:
+            let hint = v.kindName == "string" ? " (wrap it in braces: {\"…\"})" : ""
+            issues.append(ValidationIssue(path: path, message: "expected a list of strings, got \(v.kindName)\(hint)"))
+            return nil
+        }
+        var out: [String] = []
+        out.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            if case .string(let s) = item {
+                out.append(s)
+            } else {
+                issues.append(ValidationIssue(path: "\(path)[\(i + 1)]", message: "expected a string, got \(item.kindName)"))
+            }
+        }
+        return out
+    }
+
+    mutating func object(_ v: JSONValue, path: String, keys: Set<String>) -> [String: JSONValue]? {
+        let fields: [String: JSONValue]
+        switch v {
+        case .object(let o): fields = o
+        case .array(let a) where a.isEmpty: fields = [:]
+        default:
+            issues.append(ValidationIssue(path: path, message: "expected a table (JSON object), got \(v.kindName)"))
+            return nil
+        }
+        for key in fields.keys.sorted() where !keys.contains(key) {
+            let message = keys.isEmpty ? "unknown field '\(key)' (\(path) takes no fields: use {})"
+                : SpecValidator.unknownKeyMessage(key, among: keys)
+            issues.append(ValidationIssue(path: "\(path).\(key)", message: message))
+        }
+        return fields
+    }
+}
+
+extension String {
+    func caseInsensitiveEquals(_ other: String) -> Bool {
+        utf8.count == other.utf8.count && lowercased() == other.lowercased()
+    }
+}
