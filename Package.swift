@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "gwlua",
             dependencies: [
-                "LuaHost", "GatewayLua", "REPL",
+                "LuaHost", "GatewayKit", "GatewayLua", "REPL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,6 +43,8 @@ let package = Package(
             path: "Benchmarks/gwlua-bench"
         ),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua"]),
+        .testTarget(name: "GatewayKitTests", dependencies: ["GatewayKit"]),
+        .testTarget(name: "GatewayLuaTests", dependencies: ["GatewayLua", "LuaHost", "CLua"]),
         .testTarget(name: "gwluaTests", dependencies: ["gwlua"]),
     ]
 )

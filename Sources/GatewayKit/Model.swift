@@ -63,7 +63,8 @@ public struct CoreWeaveAuth: Codable, Sendable, Hashable {
     public init() {}
 }
 
-public struct WeightsAndBiasesAuth: Codable, Sendable, Hashable, CustomStringConvertible {
+public struct WeightsAndBiasesAuth: Codable, Sendable, Hashable, CustomStringConvertible,
+    CustomDebugStringConvertible, CustomReflectable {
     /// A secret: never printed (see `description`), never returned by the API.
     public var apiKey: String?
     public var serverUrl: String?
@@ -85,6 +86,18 @@ public struct WeightsAndBiasesAuth: Codable, Sendable, Hashable, CustomStringCon
         if let enableUsageReports { parts.append("enableUsageReports: \(enableUsageReports)") }
         if let enableRateLimiting { parts.append("enableRateLimiting: \(enableRateLimiting)") }
         return "WeightsAndBiasesAuth(\(parts.joined(separator: ", ")))"
+    }
+
+    public var debugDescription: String { description }
+
+    /// Mirrors (dump, default printing of enclosing values) show the key redacted.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "apiKey": apiKey.map { _ in "<redacted>" } as Any,
+            "serverUrl": serverUrl as Any,
+            "enableUsageReports": enableUsageReports as Any,
+            "enableRateLimiting": enableRateLimiting as Any,
+        ])
     }
 }
 

@@ -66,10 +66,10 @@ public enum SpecValidator {
         } else if fields["name"] == nil || fields["name"] == .null {
             reader.issues.append(ValidationIssue(path: "name", message: "name is required"))
         }
+        var zonesGiven = 0
         if let zones = fields["zones"], zones != .null {
             spec.zones = reader.stringList(zones, path: "zones") ?? []
-        } else {
-            spec.zones = []
+            if case .array(let items) = zones { zonesGiven = items.count } else { zonesGiven = -1 }
         }
         if let v = fields["coreWeaveAuth"], v != .null, reader.object(v, path: "coreWeaveAuth", keys: []) != nil {
             spec.coreWeaveAuth = CoreWeaveAuth()
@@ -124,7 +124,8 @@ public enum SpecValidator {
         let authPresent = ["coreWeaveAuth", "weightsAndBiasesAuth"].filter { fields[$0] != nil && fields[$0] != .null }
         let routingPresent = ["bodyBasedRouting", "headerBasedRouting", "pathBasedRouting"]
             .filter { fields[$0] != nil && fields[$0] != .null }
-        issues += rules(for: &spec, context: context, skipName: fields["name"].map { if case .string = $0 { false } else { true } } ?? true,
+        issues += rules(for: &spec, context: context, zonesGiven: zonesGiven,
+                        skipName: fields["name"].map { if case .string = $0 { false } else { true } } ?? true,
                         authPresent: authPresent, routingPresent: routingPresent,
                         checkHeader: fields["headerBasedRouting"]?["headerName"].map { if case .string = $0 { true } else { false } } ?? false,
                         checkAPIType: fields["bodyBasedRouting"]?["apiType"].map { $0 != .null } ?? false)
@@ -142,17 +143,19 @@ public enum SpecValidator {
                        spec.pathBasedRouting != nil ? "pathBasedRouting" : nil].compactMap { $0 }
         if spec.name.isEmpty {
             let issues = [ValidationIssue(path: "name", message: "name is required")]
-                + rules(for: &spec, context: context, skipName: true, authPresent: auth, routingPresent: routing,
+                + rules(for: &spec, context: context, zonesGiven: spec.zones.count, skipName: true, authPresent: auth, routingPresent: routing,
                         checkHeader: true, checkAPIType: true)
             return SpecValidation(spec: nil, issues: issues)
         }
-        let issues = rules(for: &spec, context: context, skipName: false, authPresent: auth, routingPresent: routing,
+        let issues = rules(for: &spec, context: context, zonesGiven: spec.zones.count, skipName: false, authPresent: auth, routingPresent: routing,
                            checkHeader: true, checkAPIType: true)
         return SpecValidation(spec: issues.contains { $0.severity == .error } ? nil : spec, issues: issues)
     }
 
     /// The semantic rules of API.md, on a typed spec; normalises zone spelling.
-    static func rules(for spec: inout GatewaySpec, context: ValidationContext, skipName: Bool,
+    /// `zonesGiven`: how many zones the input listed (-1 when `zones` was not a
+    /// list), so a broken list is not also reported as "no zones".
+    static func rules(for spec: inout GatewaySpec, context: ValidationContext, zonesGiven: Int, skipName: Bool,
                       authPresent: [String], routingPresent: [String], checkHeader: Bool,
                       checkAPIType: Bool) -> [ValidationIssue] {
         var issues: [ValidationIssue] = []
@@ -178,9 +181,9 @@ public enum SpecValidator {
         }
 
         // zones
-        if spec.zones.isEmpty {
+        if zonesGiven == 0 {
             warning("zones", "no zones given: the API may place the gateway in any zone")
-        } else if spec.zones.count > 1 {
+        } else if max(zonesGiven, spec.zones.count) > 1 {
             warning("zones", "\(spec.zones.count) zones given: gateways are currently limited to one zone")
         }
         var seenZones: Set<String> = []

@@ -1,0 +1,51 @@
+import Foundation
+
+/// CreateGateway documents read from a file: one JSON object, a JSON array of
+/// objects, or JSON Lines (one object per line).
+public struct SpecDocuments: Sendable {
+    public struct Entry: Sendable {
+        /// Where it came from: "" for a lone object, "[3]" in an array, ":7" for line 7.
+        public var location: String
+        public var document: JSONValue?
+        /// Why it could not be read as JSON.
+        public var parseError: String?
+    }
+
+    public var entries: [Entry]
+
+    public init(data: Data) {
+        if let whole = try? JSONDecoder().decode(JSONValue.self, from: data) {
+            if case .array(let items) = whole {
+                entries = items.enumerated().map { Entry(location: "[\($0.offset + 1)]", document: $0.element) }
+            } else {
+                entries = [Entry(location: "", document: whole)]
+            }
+            return
+        }
+        // Not one document: JSON Lines, or a broken document.
+        let lines = data.split(separator: 10, omittingEmptySubsequences: false)
+        let nonEmpty = lines.enumerated().filter { !$0.element.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }
+        if nonEmpty.count <= 1 {
+            entries = [Entry(location: "", document: nil, parseError: SpecDocuments.describe(data))]
+            return
+        }
+        entries = nonEmpty.map { (index, line) in
+            let bytes = Data(line)
+            if let value = try? JSONDecoder().decode(JSONValue.self, from: bytes) {
+                return Entry(location: ":\(index + 1)", document: value)
+            }
+            return Entry(location: ":\(index + 1)", document: nil, parseError: SpecDocuments.describe(bytes))
+        }
+    }
+
+    static func describe(_ data: Data) -> String {
+        if data.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return "the file is empty" }
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return "not a JSON document"
+        } catch {
+            let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            return "invalid JSON" + (text.map { ": \($0)" } ?? "")
+        }
+    }
+}
