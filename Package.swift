@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "gwlua-bench",
-            dependencies: ["LuaHost", "CLua"],
+            dependencies: ["LuaHost", "GatewayLua", "CLua"],
             path: "Benchmarks/gwlua-bench"
         ),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua"]),

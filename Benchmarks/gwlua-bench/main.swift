@@ -2,6 +2,7 @@
 // baseline, so ratios hold on a shared, noisy machine.
 import CLua
 import Foundation
+import GatewayLua
 import LuaHost
 #if canImport(Glibc)
 import Glibc
@@ -92,12 +93,75 @@ func benchStartup(gwlua: String, runs: Int) {
     }
 }
 
+/// Building and validating specs from Lua, table form and builder, against
+/// Python jsonschema validating the same JSON documents (run by scripts/bench).
+func benchSpecs(count: Int, rounds: Int, documentsPath: String?) throws {
+    let state = try LuaState()
+    try JSONModule.register(in: state)
+    try GatewayModule.register(in: state)
+    _ = gwlua_gc_generational(state.L)  // as `gwlua run` (and lua.c) run scripts
+    let zones = "{\"US-EAST-04A\", \"US-WEST-04A\", \"US-CENTRAL-07A\", \"RNO2A\"}"
+    let table = """
+    local n = ... local zones = \(zones) local new = gateway.new local last
+    for i = 1, n do
+      last = new{name = "llm-" .. i, zones = {zones[i % 4 + 1]}, coreWeaveAuth = {},
+                 bodyBasedRouting = {apiType = "API_TYPE_OPENAI"},
+                 endpointConfiguration = {additionalDns = {"llm" .. i .. ".example.com"}}}
+    end
+    return last
+    """
+    let builder = """
+    local n = ... local zones = \(zones) local builder = gateway.builder local last
+    for i = 1, n do
+      last = builder("llm-" .. i):zone(zones[i % 4 + 1]):coreweave_auth():body_routing()
+               :additional_dns("llm" .. i .. ".example.com"):build()
+    end
+    return last
+    """
+    let plain = """
+    local n = ... local zones = \(zones) local last
+    for i = 1, n do
+      last = {name = "llm-" .. i, zones = {zones[i % 4 + 1]}, coreWeaveAuth = {},
+              bodyBasedRouting = {apiType = "API_TYPE_OPENAI"},
+              endpointConfiguration = {additionalDns = {"llm" .. i .. ".example.com"}}}
+    end
+    return last
+    """
+    _ = try timeLoop(state, table, n: count / 10)
+    _ = try timeLoop(state, builder, n: count / 10)
+    var t: [Double] = [], b: [Double] = [], p: [Double] = []
+    for _ in 0..<rounds {
+        t.append(try timeLoop(state, table, n: count))
+        b.append(try timeLoop(state, builder, n: count))
+        p.append(try timeLoop(state, plain, n: count))
+    }
+    let perSecond = { (s: Double) in Double(count) / s }
+    let us = { (s: Double) in s / Double(count) * 1e6 }
+    print("specs: \(count) specs x \(rounds) rounds, median per round, one core")
+    print(String(format: "  gateway.new{...}        %9.0f specs/s  %6.2f us/spec  (target >= 250,000/s)", perSecond(median(t)), us(median(t))))
+    print(String(format: "  gateway.builder():build %9.0f specs/s  %6.2f us/spec", perSecond(median(b)), us(median(b))))
+    print(String(format: "  plain Lua tables only   %9.0f specs/s  %6.2f us/spec  (the loop's own cost)", perSecond(median(p)), us(median(p))))
+    if let documentsPath {
+        // The same documents, as JSON Lines, for the Python reference.
+        var out = ""
+        let zoneList = ["US-EAST-04A", "US-WEST-04A", "US-CENTRAL-07A", "RNO2A"]
+        for i in 1...count {
+            out += "{\"bodyBasedRouting\":{\"apiType\":\"API_TYPE_OPENAI\"},\"coreWeaveAuth\":{},\"endpointConfiguration\":{\"additionalDns\":[\"llm\(i).example.com\"]},\"name\":\"llm-\(i)\",\"zones\":[\"\(zoneList[i % 4])\"]}\n"
+        }
+        try out.write(toFile: documentsPath, atomically: true, encoding: .utf8)
+        print("  gwlua per spec (table form): \(String(format: "%.2f", us(median(t)))) us")
+    }
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 let which = args.first ?? "all"
 let quick = args.contains("--quick")
 switch which {
 case "call":
     try benchCall(calls: quick ? 1_000_000 : 10_000_000, rounds: quick ? 3 : 5)
+case "specs":
+    let documents = args.firstIndex(of: "--documents").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
+    try benchSpecs(count: quick ? 10_000 : 100_000, rounds: quick ? 3 : 5, documentsPath: documents)
 case "startup":
     benchStartup(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", runs: quick ? 20 : 200)
 default:

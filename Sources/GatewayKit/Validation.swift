@@ -55,7 +55,7 @@ public enum SpecValidator {
                 path: "", message: "a gateway spec must be a table (JSON object), got \(document.kindName)")])
         }
         var reader = FieldReader(issues: [])
-        for key in fields.keys.sorted() where !topLevelKeys.contains(key) {
+        for key in fields.keys.filter({ !topLevelKeys.contains($0) }).sorted() {
             reader.issues.append(ValidationIssue(path: key, message: unknownKeyMessage(key, among: topLevelKeys)))
         }
 
@@ -121,14 +121,23 @@ public enum SpecValidator {
         }
         issues = reader.issues
         // Present-but-broken objects still count toward "exactly one".
-        let authPresent = ["coreWeaveAuth", "weightsAndBiasesAuth"].filter { fields[$0] != nil && fields[$0] != .null }
-        let routingPresent = ["bodyBasedRouting", "headerBasedRouting", "pathBasedRouting"]
-            .filter { fields[$0] != nil && fields[$0] != .null }
-        issues += rules(for: &spec, context: context, zonesGiven: zonesGiven,
-                        skipName: fields["name"].map { if case .string = $0 { false } else { true } } ?? true,
+        func present(_ key: String) -> String? {
+            if let v = fields[key], v != .null { return key }
+            return nil
+        }
+        let authPresent = [present("coreWeaveAuth"), present("weightsAndBiasesAuth")].compactMap { $0 }
+        let routingPresent = [present("bodyBasedRouting"), present("headerBasedRouting"), present("pathBasedRouting")]
+            .compactMap { $0 }
+        var nameIsString = false
+        if case .string? = fields["name"] { nameIsString = true }
+        var headerIsString = false
+        if case .string? = spec.headerBasedRouting.flatMap({ _ in fields["headerBasedRouting"]?["headerName"] }) {
+            headerIsString = true
+        }
+        let apiTypeGiven = spec.bodyBasedRouting != nil && fields["bodyBasedRouting"]?["apiType"].map { $0 != .null } == true
+        issues += rules(for: &spec, context: context, zonesGiven: zonesGiven, skipName: !nameIsString,
                         authPresent: authPresent, routingPresent: routingPresent,
-                        checkHeader: fields["headerBasedRouting"]?["headerName"].map { if case .string = $0 { true } else { false } } ?? false,
-                        checkAPIType: fields["bodyBasedRouting"]?["apiType"].map { $0 != .null } ?? false)
+                        checkHeader: headerIsString, checkAPIType: apiTypeGiven)
         let hasError = issues.contains { $0.severity == .error }
         return SpecValidation(spec: hasError ? nil : spec, issues: issues)
     }
@@ -187,6 +196,7 @@ public enum SpecValidator {
             warning("zones", "\(spec.zones.count) zones given: gateways are currently limited to one zone")
         }
         var seenZones: Set<String> = []
+        let checkRepeats = spec.zones.count > 1
         for (i, zone) in spec.zones.enumerated() {
             let path = "zones[\(i + 1)]"
             if zone.isEmpty {
@@ -201,7 +211,7 @@ public enum SpecValidator {
                     continue
                 }
             }
-            if !seenZones.insert(spec.zones[i].uppercased()).inserted {
+            if checkRepeats && !seenZones.insert(spec.zones[i].uppercased()).inserted {
                 warning(path, "zone '\(zone)' is listed twice")
             }
         }
@@ -256,11 +266,12 @@ public enum SpecValidator {
         // DNS
         if let dns = spec.endpointConfiguration?.additionalDns {
             var seen: Set<String> = []
+            let checkRepeats = dns.count > 1
             for (i, name) in dns.enumerated() {
                 let path = "endpointConfiguration.additionalDns[\(i + 1)]"
                 if let problem = dnsNameProblem(name) {
                     error(path, "'\(name)' is not a valid DNS name: \(problem)")
-                } else if !seen.insert(name.lowercased()).inserted {
+                } else if checkRepeats && !seen.insert(name.lowercased()).inserted {
                     warning(path, "'\(name)' is listed twice")
                 }
             }
@@ -292,11 +303,18 @@ public enum SpecValidator {
         return previous[b.count]
     }
 
-    static func isSpace(_ s: Unicode.Scalar) -> Bool { s.properties.isWhitespace }
+    static func isSpace(_ s: Unicode.Scalar) -> Bool {
+        if s.value < 0x80 { return s == " " || (s.value >= 9 && s.value <= 13) }
+        return s.properties.isWhitespace
+    }
 
     /// `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
     public static func isDNSLabel(_ s: String) -> Bool {
-        let b = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { isDNSLabel(bytes: $0) }
+    }
+
+    static func isDNSLabel(bytes b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !b.isEmpty, b.count <= 63 else { return false }
         func alnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
         guard alnum(b[0]), alnum(b[b.count - 1]) else { return false }
@@ -304,7 +322,11 @@ public enum SpecValidator {
     }
 
     public static func isUUID(_ s: String) -> Bool {
-        let b = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { isUUID(bytes: $0) }
+    }
+
+    static func isUUID(bytes b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b.count == 36 else { return false }
         for (i, c) in b.enumerated() {
             if i == 8 || i == 13 || i == 18 || i == 23 {
@@ -318,11 +340,16 @@ public enum SpecValidator {
 
     /// Why `name` is not an RFC 1123 host name (with an optional `*.` prefix), or nil.
     public static func dnsNameProblem(_ name: String) -> String? {
-        var b = Array(name.utf8)
+        var name = name
+        return name.withUTF8 { dnsNameProblem(bytes: $0[...]) }
+    }
+
+    static func dnsNameProblem(bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
+        var b = bytes
         if b.isEmpty { return "it is empty" }
         if b.count > 253 { return "it is longer than 253 characters" }
-        if b.count >= 2 && b[0] == 42 && b[1] == 46 { b.removeFirst(2) }  // "*."
-        if b.last == 46 { b.removeLast() }  // a fully qualified trailing dot
+        if b.count >= 2 && b[b.startIndex] == 42 && b[b.startIndex + 1] == 46 { b = b.dropFirst(2) }  // "*."
+        if b.last == 46 { b = b.dropLast() }  // a fully qualified trailing dot
         if b.isEmpty { return "it has no labels" }
         for label in b.split(separator: 46, omittingEmptySubsequences: false) {
             if label.isEmpty { return "it has an empty label (two dots in a row, or a leading dot)" }
@@ -393,7 +420,7 @@ struct FieldReader {
             issues.append(ValidationIssue(path: path, message: "expected a table (JSON object), got \(v.kindName)"))
             return nil
         }
-        for key in fields.keys.sorted() where !keys.contains(key) {
+        for key in fields.keys.filter({ !keys.contains($0) }).sorted() {
             let message = keys.isEmpty ? "unknown field '\(key)' (\(path) takes no fields: use {})"
                 : SpecValidator.unknownKeyMessage(key, among: keys)
             issues.append(ValidationIssue(path: "\(path).\(key)", message: message))

@@ -9,12 +9,12 @@ enum LuaSpecs {
 
     /// The value at `index` as an untyped document for validation.
     static func document(at index: Int32, in L: OpaquePointer) -> JSONValue {
-        var visiting: Set<UnsafeRawPointer> = []
+        var visiting: [UnsafeRawPointer] = []
         return document(at: lua_absindex(L, index), in: L, depth: 0, visiting: &visiting)
     }
 
     private static func document(at index: Int32, in L: OpaquePointer, depth: Int,
-                                 visiting: inout Set<UnsafeRawPointer>) -> JSONValue {
+                                 visiting: inout [UnsafeRawPointer]) -> JSONValue {
         switch lua_type(L, index) {
         case LUA_TNIL, LUA_TNONE: return .null
         case LUA_TBOOLEAN: return .bool(lua_toboolean(L, index) != 0)
@@ -22,12 +22,15 @@ enum LuaSpecs {
             return lua_isinteger(L, index) != 0 ? .integer(lua_tointegerx(L, index, nil)) : .double(lua_tonumberx(L, index, nil))
         case LUA_TSTRING: return .string(LuaCall.string(at: index, in: L))
         case LUA_TTABLE:
+            // The path from the root is short (capped): a list beats a set here.
             guard depth < maxDepth, lua_checkstack(L, 3) != 0, let identity = lua_topointer(L, index),
-                  visiting.insert(identity).inserted else {
+                  !visiting.contains(identity) else {
                 return .unsupported("table that contains itself (or nests too deeply)")
             }
-            defer { visiting.remove(identity) }
-            var object: [String: JSONValue] = [:]
+            visiting.append(identity)
+            defer { visiting.removeLast() }
+            // Sized for a spec's top level (up to 9 fields) and its small nested tables.
+            var object = [String: JSONValue](minimumCapacity: depth == 0 ? 10 : 2)
             var array: [JSONValue] = []
             var integerKeys = 0
             var other = false
