@@ -238,6 +238,50 @@ func scratch(_ files: [String: String]) throws -> URL {
     func exampleRuns(_ name: String) throws {
         let r = try gwlua(["run", "scripts/examples/\(name)"], directory: repositoryRoot)
         #expect(r.status == 0, "\(name): \(r.stderr)")
-        #expect(r.stderr.isEmpty)
+        #expect(!r.stderr.contains("stack traceback"))
+    }
+}
+
+@Suite struct ValidateCommandTests {
+    let good = #"{"name":"llm-east","zones":["US-EAST-04A"],"coreWeaveAuth":{},"bodyBasedRouting":{"apiType":"API_TYPE_OPENAI"}}"#
+
+    @Test func validDocumentsExit0() throws {
+        let dir = try scratch(["one.json": good, "many.json": "[\(good), \(good)]", "lines.jsonl": "\(good)\n\n\(good)\n"])
+        let r = try gwlua(["validate", "one.json", "many.json", "lines.jsonl"], directory: dir)
+        #expect(r.status == 0)
+        #expect(r.stdout == "")
+        #expect(r.stderr == "5 valid, 0 invalid\n")
+    }
+
+    @Test func issuesNameFileIndexAndPath() throws {
+        let bad = #"{"name":"x","zone":"US-EAST-04A","coreWeaveAuth":{},"pathBasedRouting":{},"weightsAndBiasesAuth":{"apiKey":"sekret-value"}}"#
+        let dir = try scratch(["a.json": "[\(good), \(bad)]", "b.jsonl": "\(good)\n{broken\n"])
+        let r = try gwlua(["validate", "--zones", "US-EAST-04A,US-WEST-04A", "a.json", "b.jsonl"], directory: dir)
+        #expect(r.status == 65)
+        #expect(r.stdout == """
+            a.json[2]: error: zone: unknown field 'zone' (did you mean 'zones'?)
+            a.json[2]: warning: zones: no zones given: the API may place the gateway in any zone
+            a.json[2]: error: weightsAndBiasesAuth: only one auth may be set, but both coreWeaveAuth and weightsAndBiasesAuth are
+            a.json[2]: error: weightsAndBiasesAuth.serverUrl: serverUrl is required when apiKey is set
+            b.jsonl:2: invalid JSON: Invalid value around character 1.
+
+            """)
+        #expect(!r.stdout.contains("sekret"))
+        #expect(r.stderr == "2 valid, 2 invalid\n")
+    }
+
+    @Test func unknownZonesAreErrorsOnlyWhenZonesAreGiven() throws {
+        let mars = #"{"name":"m","zones":["MARS-01A"],"coreWeaveAuth":{},"pathBasedRouting":{}}"#
+        let dir = try scratch(["m.json": mars])
+        #expect(try gwlua(["validate", "m.json"], directory: dir).status == 0)
+        #expect(try gwlua(["validate", "--zones", "US-EAST-04A", "m.json"], directory: dir).status == 65)
+    }
+
+    @Test func missingFilesExit66() throws {
+        let dir = try scratch(["ok.json": good])
+        let r = try gwlua(["validate", "ok.json", "missing.json"], directory: dir)
+        #expect(r.status == 66)
+        #expect(r.stderr.contains("gwlua validate: cannot read missing.json: no such file"))
+        #expect(try gwlua(["validate"], directory: dir).status == 64)
     }
 }
