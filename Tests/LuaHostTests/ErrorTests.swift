@@ -84,23 +84,23 @@ struct TableError: LuaErrorValue {
         }
     }
 
-    @Test func millionSwiftErrorsInsidePcallLeaveMemoryFlat() throws {
+    /// Lua's own memory stays flat across many thrown Swift errors (the process's
+    /// RSS is checked in a subprocess by gwluaTests, away from parallel tests).
+    @Test func thrownSwiftErrorsLeaveLuaMemoryFlat() throws {
         let state = try makeState()
         try state.define("fail") { _ in throw Boom() }
         try state.define("failarg") { call in _ = try call.string(1); return 0 }
-        let loop = "local n = ... for i = 1, n do pcall(fail) pcall(failarg, i) end"
+        try state.define("structured") { _ in throw TableError(code: "X") }
+        let loop = "local n = ... for i = 1, n do pcall(fail) pcall(failarg, i) pcall(structured) end"
         try state.load(loop, name: "=loop")
-        try state.push(.integer(100_000))
+        try state.push(.integer(10_000))
         try state.pcall(arguments: 1)
         state.collectGarbage()
-        let before = residentBytes()
         let luaBefore = state.memoryInUse
         try state.load(loop, name: "=loop")
-        try state.push(.integer(1_000_000))
+        try state.push(.integer(200_000))
         try state.pcall(arguments: 1)
         state.collectGarbage()
-        let grown = residentBytes() - before
-        #expect(grown < 4 << 20, "RSS grew by \(grown) bytes over 2,000,000 thrown errors")
-        #expect(state.memoryInUse - luaBefore < 64 << 10)
+        #expect(state.memoryInUse - luaBefore < 16 << 10)
     }
 }

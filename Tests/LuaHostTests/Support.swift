@@ -36,16 +36,3 @@ extension LuaState {
         try setGlobal(name, .function(LuaFunction(name, body)))
     }
 }
-
-/// Resident set size of this process in bytes (from /proc).
-func residentBytes() -> Int {
-    guard let f = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(f) }
-    var size = 0, resident = 0
-    withUnsafeMutablePointer(to: &size) { s in
-        withUnsafeMutablePointer(to: &resident) { r in
-            _ = withVaList([s, r]) { vfscanf(f, "%ld %ld", $0) }
-        }
-    }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
-}

@@ -201,6 +201,36 @@ func scratch(_ files: [String: String]) throws -> URL {
         #expect(r.stdout == "2\tfalse\tstrict.lua:6: undeclared undefined_thing\n")
     }
 
+    /// A million Swift errors thrown through the trampoline inside pcall leave the
+    /// process's RSS flat: no leaked Swift objects or error boxes.
+    @Test func millionSwiftErrorsInsidePcallLeaveRSSFlat() throws {
+        let code = """
+        local function rss()
+          local f = assert(io.open("/proc/self/statm"))
+          local _, resident = f:read("n", "n")
+          f:close()
+          return resident * 4096
+        end
+        local bad = {name = "x"}
+        local function run(n)
+          for i = 1, n do
+            pcall(json.decode, nil)      -- an argument error thrown in Swift
+            pcall(json.decode, "[1,")    -- a parse error thrown in Swift
+            pcall(gateway.new, bad)      -- a structured error value
+          end
+          collectgarbage() collectgarbage()
+        end
+        run(100000)
+        local before = rss()
+        run(1000000)
+        print(rss() - before)
+        """
+        let r = try gwlua(["run", "-"], input: code)
+        #expect(r.status == 0, "\(r.stderr)")
+        let grown = Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? Int.max
+        #expect(grown < 4 << 20, "RSS grew by \(grown) bytes over 3,000,000 thrown errors")
+    }
+
     @Test func sigintInterruptsAndExits130() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: gwluaPath)
