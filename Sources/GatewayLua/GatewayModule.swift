@@ -200,18 +200,19 @@ final class SpecBuilder {
     }
 
     func setAuth(_ method: String, _ call: LuaCall) throws {
-        if let previous = authSetBy {
-            throw LuaError.runtime("\(method): auth is already set by \(previous); a gateway has exactly one auth")
-        }
-        let at = SpecBuilder.line(call)
-        authSetBy = at.isEmpty ? method : "\(method) at \(at)"
+        try SpecBuilder.claim(&authSetBy, "auth", by: method, call)
     }
 
     func setRouting(_ method: String, _ call: LuaCall) throws {
-        if let previous = routingSetBy {
-            throw LuaError.runtime("\(method): routing is already set by \(previous); a gateway has exactly one routing")
+        try SpecBuilder.claim(&routingSetBy, "routing", by: method, call)
+    }
+
+    /// Records which call set a one-of group, or raises when one already did.
+    private static func claim(_ slot: inout String?, _ group: String, by method: String, _ call: LuaCall) throws {
+        if let previous = slot {
+            throw LuaError.runtime("\(method): \(group) is already set by \(previous); a gateway has exactly one \(group)")
         }
-        let at = SpecBuilder.line(call)
-        routingSetBy = at.isEmpty ? method : "\(method) at \(at)"
+        let at = line(call)
+        slot = at.isEmpty ? method : "\(method) at \(at)"
     }
 }

@@ -61,17 +61,11 @@ enum LuaSpecs {
             }
             if other { return .unsupported("table with non-string keys") }
             return .object(object)
-        case LUA_TUSERDATA where isJSONNull(L, index):
+        case LUA_TUSERDATA where JSONModule.isNull(L, index):
             return .null
         default:
             return .unsupported(LuaCall(state: L).typeName(at: index))
         }
-    }
-
-    static func isJSONNull(_ L: OpaquePointer, _ index: Int32) -> Bool {
-        lua_getfield(L, gwlua_registryindex(), "json.null")
-        defer { gwlua_pop(L, 1) }
-        return lua_rawequal(L, index, -1) != 0
     }
 
     // MARK: Swift -> Lua
@@ -132,7 +126,7 @@ enum LuaSpecs {
             LuaCall(state: L).push(s)
             lua_rawseti(L, -2, lua_Integer(i + 1))
         }
-        if luaL_newmetatable(L, "json.array") != 0 {}
+        JSONModule.pushArrayMarker(L)
         lua_setmetatable(L, -2)
     }
 

@@ -38,7 +38,8 @@ public enum JSONModule {
         lua_setfield(L, gwlua_registryindex(), nullName)
     }
 
-    static func isNull(_ L: OpaquePointer, _ index: Int32) -> Bool {
+    /// Whether the value at `index` is `json.null`.
+    public static func isNull(_ L: OpaquePointer, _ index: Int32) -> Bool {
         guard lua_type(L, index) == LUA_TUSERDATA else { return false }
         let i = lua_absindex(L, index)
         lua_getfield(L, gwlua_registryindex(), nullName)
@@ -47,10 +48,9 @@ public enum JSONModule {
     }
 
     /// The metatable that marks a table as a JSON array (so `{}` encodes as `[]`).
-    static func pushArrayMarker(_ L: OpaquePointer) {
-        if luaL_newmetatable(L, arrayMarkerName) != 0 {
-            // luaL_newmetatable set __name; nothing else is needed
-        }
+    /// Pushes the metatable that marks tables as JSON arrays (see `json.array`).
+    public static func pushArrayMarker(_ L: OpaquePointer) {
+        _ = luaL_newmetatable(L, arrayMarkerName)  // __name is all it needs
     }
 
     static func isArrayMarked(_ L: OpaquePointer, _ index: Int32) -> Bool {
@@ -102,6 +102,27 @@ public enum JSONModule {
         try decoder.decodeDocument()
         return 1
     }
+}
+
+/// The length of the well-formed UTF-8 sequence starting at `i` (a lead byte of
+/// 0x80 or more), or nil when it is not one (RFC 3629: no overlongs, surrogates
+/// or values past U+10FFFF).
+func utf8SequenceLength(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
+    let b = bytes[i]
+    let width: Int
+    switch b {
+    case 0xC2...0xDF: width = 2
+    case 0xE0...0xEF: width = 3
+    case 0xF0...0xF4: width = 4
+    default: return nil
+    }
+    guard i + width <= bytes.count else { return nil }
+    for k in 1..<width where bytes[i + k] & 0xC0 != 0x80 { return nil }
+    let b1 = bytes[i + 1]
+    if (b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 > 0x8F) {
+        return nil
+    }
+    return width
 }
 
 /// Errors from json.encode / json.decode, positioned at the caller's line.
@@ -201,19 +222,7 @@ struct LuaJSONEncoder {
                 i += 1
                 continue
             }
-            let width: Int
-            switch b {
-            case 0xC2...0xDF: width = 2
-            case 0xE0...0xEF: width = 3
-            case 0xF0...0xF4: width = 4
-            default: throw fail("string is not valid UTF-8 (byte \(i + 1))")
-            }
-            guard i + width <= n else { throw fail("string is not valid UTF-8 (byte \(i + 1))") }
-            for k in 1..<width where bytes[i + k] & 0xC0 != 0x80 {
-                throw fail("string is not valid UTF-8 (byte \(i + k + 1))")
-            }
-            let b1 = bytes[i + 1]
-            if (b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 > 0x8F) {
+            guard let width = utf8SequenceLength(bytes, at: i) else {
                 throw fail("string is not valid UTF-8 (byte \(i + 1))")
             }
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<(i + width)]))
@@ -539,20 +548,7 @@ struct LuaJSONDecoder {
     }
 
     private mutating func skipUTF8() throws {
-        let b = input[position]
-        let width: Int
-        switch b {
-        case 0xC2...0xDF: width = 2
-        case 0xE0...0xEF: width = 3
-        case 0xF0...0xF4: width = 4
-        default: throw fail("invalid UTF-8 in string")
-        }
-        guard position + width <= input.count else { throw fail("invalid UTF-8 in string") }
-        for k in 1..<width where input[position + k] & 0xC0 != 0x80 { throw fail("invalid UTF-8 in string") }
-        let b1 = input[position + 1]
-        if (b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 > 0x8F) {
-            throw fail("invalid UTF-8 in string")
-        }
+        guard let width = utf8SequenceLength(input, at: position) else { throw fail("invalid UTF-8 in string") }
         position += width
     }
 
