@@ -25,5 +25,5 @@ for _ in range(rounds):
     times.append(time.perf_counter() - start)
     assert invalid == 0, f"{invalid} documents invalid"
 per_spec = statistics.median(times) / len(lines) * 1e6
-print(f"  python jsonschema {version("jsonschema"):8} {len(lines) / statistics.median(times):9.0f} specs/s  {per_spec:6.2f} us/spec  (same documents, parse + validate)")
+print(f"  python jsonschema {version('jsonschema'):8} {len(lines) / statistics.median(times):9.0f} specs/s  {per_spec:6.2f} us/spec  (same documents, parse + validate)")
 print(f"PY_US_PER_SPEC {per_spec:.4f}")
