@@ -131,7 +131,7 @@ public enum SpecValidator {
         var nameIsString = false
         if case .string? = fields["name"] { nameIsString = true }
         var headerIsString = false
-        if case .string? = spec.headerBasedRouting.flatMap({ _ in fields["headerBasedRouting"]?["headerName"] }) {
+        if spec.headerBasedRouting != nil, case .string? = fields["headerBasedRouting"]?["headerName"] {
             headerIsString = true
         }
         let apiTypeGiven = spec.bodyBasedRouting != nil && fields["bodyBasedRouting"]?["apiType"].map { $0 != .null } == true

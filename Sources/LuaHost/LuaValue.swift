@@ -206,3 +206,19 @@ extension LuaValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
         self = .table(LuaTable(hash: Dictionary(elements, uniquingKeysWith: { $1 })))
     }
 }
+
+/// What `print` would show for scalars; tables, functions and objects by kind.
+extension LuaValue: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .nil: return "nil"
+        case .boolean(let b): return b ? "true" : "false"
+        case .integer(let i): return String(i)
+        case .number(let d): return String(d)
+        case .string(let s): return s.string
+        case .table: return "table"
+        case .function(let f): return "function: \(f.name)"
+        case .userdata(let u): return u.typeName
+        }
+    }
+}

@@ -108,21 +108,6 @@ public struct REPL {
     }
 }
 
-extension LuaValue: CustomStringConvertible {
-    public var description: String {
-        switch self {
-        case .nil: return "nil"
-        case .boolean(let b): return b ? "true" : "false"
-        case .integer(let i): return String(i)
-        case .number(let d): return String(d)
-        case .string(let s): return s.string
-        case .table: return "table"
-        case .function(let f): return "function: \(f.name)"
-        case .userdata(let u): return u.typeName
-        }
-    }
-}
-
 protocol LineReader {
     func read(prompt: String) -> String?
     func remember(_ line: String)
