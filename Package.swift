@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -25,14 +27,26 @@ let package = Package(
             providers: [.apt(["libedit-dev"])]
         ),
         .target(name: "LuaHost", dependencies: ["CLua"]),
-        .target(name: "GatewayKit"),
-        .target(name: "GatewaySim", dependencies: ["GatewayKit"]),
+        .target(
+            name: "GatewayKit",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "GatewaySim",
+            dependencies: [
+                "GatewayKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .target(name: "GatewayLua", dependencies: ["LuaHost", "GatewayKit", "CLua"]),
         .target(name: "REPL", dependencies: ["LuaHost", "CEditLine", "CLua"]),
         .executableTarget(
             name: "gwlua",
             dependencies: [
-                "LuaHost", "GatewayKit", "GatewayLua", "REPL",
+                "LuaHost", "GatewayKit", "GatewayLua", "GatewaySim", "REPL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

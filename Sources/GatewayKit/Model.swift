@@ -195,6 +195,16 @@ public struct GatewayCondition: Codable, Sendable, Hashable {
     public var message: String?
     public var zone: String?
     public var status: ConditionStatus?
+
+    public init(type: String? = nil, lastUpdateTime: String? = nil, reason: String? = nil, message: String? = nil,
+                zone: String? = nil, status: ConditionStatus? = nil) {
+        self.type = type
+        self.lastUpdateTime = lastUpdateTime
+        self.reason = reason
+        self.message = message
+        self.zone = zone
+        self.status = status
+    }
 }
 
 public struct GatewayStatus: Codable, Sendable, Hashable {

@@ -14,7 +14,7 @@ struct GWLua: ParsableCommand {
         commandName: "gwlua",
         abstract: "Lua for building, validating and creating CoreWeave inference gateways.",
         version: "gwlua \(version) (\(LuaVersion.copyright))",
-        subcommands: [Run.self, Repl.self, Validate.self],
+        subcommands: [Run.self, Repl.self, Validate.self, Sim.self],
         defaultSubcommand: Repl.self
     )
 }

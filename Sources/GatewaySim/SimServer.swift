@@ -1,0 +1,70 @@
+import GatewayKit
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The emulator served on an address: `gwlua sim` runs one until a signal; tests
+/// and `--local` start one on an ephemeral loopback port and stop it.
+public final class SimServer: Sendable {
+    public let simulator: GatewaySimulator
+    public let host: String
+    public let port: Int
+    private let task: Task<Void, Error>
+
+    private init(simulator: GatewaySimulator, host: String, port: Int, task: Task<Void, Error>) {
+        self.simulator = simulator
+        self.host = host
+        self.port = port
+        self.task = task
+    }
+
+    /// The base URL clients use.
+    public var endpoint: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+
+    /// Starts serving and returns once the port is bound (port 0 picks a free one).
+    public static func start(configuration: SimConfiguration = .init(), host: String = "127.0.0.1",
+                             port: Int = 0, logger: Logger? = nil) async throws -> SimServer {
+        let simulator = try GatewaySimulator(configuration: configuration)
+        let (bound, continuation) = AsyncStream<Int>.makeStream()
+        var quiet = Logger(label: "gwlua.sim")
+        quiet.logLevel = .warning
+        let app = Application(
+            router: simulator.router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "gwlua-sim"),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? port)
+                continuation.finish()
+            },
+            logger: logger ?? quiet)
+        let task = Task {
+            do { try await app.run() } catch {
+                continuation.finish()
+                throw error
+            }
+        }
+        var iterator = bound.makeAsyncIterator()
+        guard let actual = await iterator.next() else {
+            _ = try await task.value
+            throw SimServerError.notStarted("\(host):\(port)")
+        }
+        return SimServer(simulator: simulator, host: host, port: actual, task: task)
+    }
+
+    /// Stops serving and waits until the server has closed.
+    public func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    /// Serves until the task running it is cancelled or the server fails.
+    public func wait() async throws { try await task.value }
+}
+
+public enum SimServerError: Error, CustomStringConvertible {
+    case notStarted(String)
+    public var description: String {
+        switch self {
+        case .notStarted(let address): return "the emulator could not listen on \(address)"
+        }
+    }
+}
