@@ -58,6 +58,7 @@ let package = Package(
         ),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua"]),
         .testTarget(name: "GatewayKitTests", dependencies: ["GatewayKit"]),
+        .testTarget(name: "GatewaySimTests", dependencies: ["GatewaySim", "GatewayKit"]),
         .testTarget(name: "GatewayLuaTests", dependencies: ["GatewayLua", "LuaHost", "CLua"]),
         .testTarget(name: "gwluaTests", dependencies: ["gwlua"]),
     ]

@@ -241,3 +241,9 @@ extension GatewaySpec {
         return normalised(self) == normalised(request)
     }
 }
+
+/// The client's retry rules, exposed for tests.
+public enum GatewayClientTesting {
+    public static func retryAfter(_ value: String) -> Duration? { GatewayClient.parseRetryAfter(value) }
+    public static func retryable(_ status: Int) -> Bool { GatewayClient.isRetryable(status: status) }
+}

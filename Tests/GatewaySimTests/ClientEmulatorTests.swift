@@ -1,0 +1,200 @@
+import Foundation
+import GatewayKit
+import GatewaySim
+import Testing
+
+/// Starts an emulator on an ephemeral loopback port, runs `body` with a client
+/// for it, and stops the emulator.
+func withEmulator<T: Sendable>(_ configuration: SimConfiguration = .init(), token: String = "test-token",
+                               client adjust: (inout ClientConfiguration) -> Void = { _ in },
+                               _ body: (GatewayClient, SimServer) async throws -> T) async throws -> T {
+    let server = try await SimServer.start(configuration: configuration)
+    var config = ClientConfiguration(endpoint: server.endpoint, token: token, timeout: .seconds(10), maxAttempts: 5,
+                                     baseDelay: .milliseconds(5), maxDelay: .milliseconds(50))
+    adjust(&config)
+    do {
+        let result = try await body(try GatewayClient(configuration: config), server)
+        await server.stop()
+        return result
+    } catch {
+        await server.stop()
+        throw error
+    }
+}
+
+func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
+    GatewaySpec(name: name, zones: [zone], coreWeaveAuth: .init(), bodyBasedRouting: .init())
+}
+
+@Suite struct ClientEmulatorTests {
+    @Test func everyCall() async throws {
+        try await withEmulator(.init(readyAfter: 0.3)) { client, _ in
+            let zones = try await client.parameters().zones
+            #expect(zones.contains("US-EAST-04A"))
+
+            let created = try await client.create(spec("llm-east", zone: "us-east-04a"))
+            let id = try #require(created.spec.id)
+            #expect(created.status.status == .creating)
+            #expect(created.status.endpoints.isEmpty)
+            #expect(created.spec.zones == ["US-EAST-04A"])  // the server normalises zones
+
+            try await Task.sleep(for: .milliseconds(400))
+            let fetched = try await client.get(id)
+            #expect(fetched.status.status == .ready)
+            #expect(!fetched.status.endpoints.isEmpty)
+
+            let listed = try await client.list()
+            #expect(listed.map(\.spec.id) == [id])
+            let future = try await client.list(updatedAfter: "2999-01-01T00:00:00Z")
+            #expect(future.isEmpty)
+            let past = try await client.list(updatedAfter: "2000-01-01T00:00:00Z")
+            #expect(past.count == 1)
+
+            var changed = spec("llm-east")
+            changed.bodyBasedRouting = nil
+            changed.headerBasedRouting = .init(headerName: "X-Model")
+            let updated = try await client.update(id, changed)
+            #expect(updated.status.status == .updating)
+            #expect(updated.spec.headerBasedRouting?.headerName == "X-Model")
+
+            let deleted = try await client.delete(id)
+            #expect(deleted.status.status == .deleting)
+            await #expect(throws: APIError.self) { try await client.get(id) }
+        }
+    }
+
+    @Test func errorCodes() async throws {
+        try await withEmulator(.init(token: "right")) { client, server in
+            // Wrong token: 403 PERMISSION_DENIED, not retried.
+            let error = await #expect(throws: APIError.self) { try await client.parameters() }
+            #expect(error?.code == "PERMISSION_DENIED")
+            #expect(error?.httpStatus == 403)
+            #expect(server.simulator.requestCounts()["parameters"] == 1)
+        }
+        try await withEmulator { client, _ in
+            let invalid = await #expect(throws: APIError.self) {
+                try await client.create(GatewaySpec(name: "x", zones: ["MARS-01A"], coreWeaveAuth: .init(), pathBasedRouting: .init()))
+            }
+            #expect(invalid?.code == "INVALID_ARGUMENT")
+            #expect(invalid?.details.first?.fieldViolations?.first?.field == "zones[1]")
+            let missing = await #expect(throws: APIError.self) { try await client.get("00000000-0000-0000-0000-000000000000") }
+            #expect(missing?.code == "NOT_FOUND")
+            #expect(missing?.httpStatus == 404)
+            var withID = spec("dup")
+            withID.id = "7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c"
+            _ = try await client.create(withID)
+            var other = spec("someone-else")
+            other.id = withID.id
+            let conflict = await #expect(throws: APIError.self) { try await client.create(other) }
+            #expect(conflict?.code == "ALREADY_EXISTS")
+        }
+        // No token sent at all is refused before sending anything.
+        #expect(throws: APIError.self) { try GatewayClient(configuration: .init(endpoint: "http://127.0.0.1:1", token: "")) }
+    }
+
+    @Test func plainHTTPOnlyToLoopback() throws {
+        let refused = #expect(throws: APIError.self) {
+            try GatewayClient(configuration: .init(endpoint: "http://api.example.com", token: "secret-token"))
+        }
+        #expect(refused?.code == "CONFIG")
+        #expect(refused?.description.contains("secret-token") == false)
+        _ = try GatewayClient(configuration: .init(endpoint: "http://localhost:9", token: "t"))
+        _ = try GatewayClient(configuration: .init(endpoint: "https://api.coreweave.com", token: "t"))
+        #expect(throws: APIError.self) { try GatewayClient(configuration: .init(endpoint: "not a url", token: "t")) }
+    }
+
+    @Test func retriesHonourRetryAfter() async throws {
+        // Every request throttled with Retry-After: 1 -> the client waits ~1 s between attempts.
+        try await withEmulator(.init(throttleRate: 1, retryAfterSeconds: 1), client: { $0.maxAttempts = 3 }) { client, server in
+            let clock = ContinuousClock()
+            let start = clock.now
+            let error = await #expect(throws: APIError.self) { try await client.parameters() }
+            let elapsed = clock.now - start
+            #expect(error?.code == "RESOURCE_EXHAUSTED")
+            #expect(server.simulator.requestCounts()["parameters"] == 3)
+            // Two waits of 1 s each, honoured within 10%.
+            #expect(elapsed >= .milliseconds(1800) && elapsed <= .milliseconds(2400), "took \(elapsed)")
+        }
+    }
+
+    @Test func retryAfterParsing() {
+        #expect(GatewayClientTesting.retryAfter("3") == .seconds(3))
+        let inTwo = Date().addingTimeInterval(2)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let parsed = GatewayClientTesting.retryAfter(formatter.string(from: inTwo))
+        #expect(parsed != nil && parsed! <= .seconds(2) && parsed! >= .seconds(0))
+        #expect(GatewayClientTesting.retryAfter("soon") == nil)
+    }
+
+    @Test func whatIsRetried() {
+        for status in [408, 429, 500, 502, 503, 504, 599] { #expect(GatewayClientTesting.retryable(status)) }
+        for status in [400, 401, 403, 404, 409, 412, 501] { #expect(!GatewayClientTesting.retryable(status)) }
+    }
+
+    @Test func unavailableAfterRetries() async throws {
+        try await withEmulator(.init(failRate: 1), client: { $0.maxAttempts = 4 }) { client, server in
+            let error = await #expect(throws: APIError.self) { try await client.list() }
+            #expect(error?.code == "UNAVAILABLE")
+            #expect(server.simulator.requestCounts()["list"] == 4)
+        }
+    }
+
+    @Test func cancellationStopsTheInFlightRequest() async throws {
+        try await withEmulator(.init(latencyMilliseconds: 5_000)) { client, _ in
+            let clock = ContinuousClock()
+            let start = clock.now
+            let task = Task { try await client.parameters() }
+            try await Task.sleep(for: .milliseconds(100))
+            task.cancel()
+            let result = await task.result
+            #expect(throws: (any Error).self) { try result.get() }
+            #expect(clock.now - start < .seconds(4))
+        }
+    }
+
+    /// 1,000 creates through 30% injected failures (503, 429, dropped answers)
+    /// end with exactly 1,000 gateways and no duplicate.
+    @Test func thousandCreatesThroughFaultsMakeNoDuplicate() async throws {
+        let faults = SimConfiguration(failRate: 0.1, throttleRate: 0.1, dropRate: 0.1, retryAfterSeconds: 0, seed: 42)
+        try await withEmulator(faults, client: { $0.maxAttempts = 12; $0.maxDelay = .milliseconds(20) }) { client, server in
+            let names = (1...1000).map { "gw-\($0)" }
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                var ids: [String] = []
+                var next = 0
+                func launch() {
+                    let name = names[next]
+                    next += 1
+                    group.addTask { try await client.create(spec(name)).spec.id ?? "" }
+                }
+                for _ in 0..<32 { launch() }
+                while let id = try await group.next() {
+                    ids.append(id)
+                    if next < names.count { launch() }
+                }
+                return ids
+            }
+            #expect(Set(ids).count == 1000)
+            let all = try await client.list()
+            #expect(all.count == 1000)
+            #expect(Set(all.map(\.spec.name)).count == 1000)
+            #expect(await server.simulator.gatewayCount() == 1000)
+            let counts = server.simulator.requestCounts()
+            #expect((counts["create"] ?? 0) > 1000)  // faults really happened and were retried
+        }
+    }
+
+    @Test func stateFileSurvivesARestart() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gwlua-sim-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let id = try await withEmulator(.init(statePath: path)) { client, _ in
+            try await client.create(spec("kept")).spec.id ?? ""
+        }
+        try await withEmulator(.init(statePath: path)) { client, _ in
+            let name = try await client.get(id).spec.name
+            #expect(name == "kept")
+        }
+    }
+}
