@@ -125,6 +125,12 @@ static inline int gwlua_resume(lua_State *co, lua_State *from, int nargs, int *n
 
 /* ---- Message handler: the error message plus a traceback (lua.c's). ------ */
 static inline int gwlua_msghandler(lua_State *L) {
+    /* A structured error's code (raw read: no metamethods) decides the exit status. */
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        lua_pushliteral(L, "code");
+        if (lua_rawget(L, 1) == LUA_TSTRING) lua_setfield(L, LUA_REGISTRYINDEX, "gwlua.errorcode");
+        else lua_pop(L, 1);
+    }
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)

@@ -67,8 +67,20 @@ public final class GatewayClient: Sendable {
     let http: HTTPClient
     static let path = "/v1alpha1/inference/gateways"
 
-    /// Uses the process-wide shared HTTP client (connection reuse; nothing to shut down).
-    public init(configuration: ClientConfiguration, http: HTTPClient = .shared) throws {
+    /// The process-wide HTTP client every GatewayClient shares (connection reuse).
+    /// It lives as long as the process, so there is nothing to shut down. It does
+    /// not retry connection establishment itself: gwlua's own retries (with
+    /// backoff, attempt and time budgets, cancellation) decide, so a refused
+    /// connection is reported at once instead of after the request timeout.
+    public static let sharedHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    public init(configuration: ClientConfiguration, http: HTTPClient = GatewayClient.sharedHTTPClient) throws {
         self.configuration = try configuration.validated()
         self.http = http
     }

@@ -5,13 +5,14 @@ import LuaHost
 
 /// The `gateway` Lua module: GatewayKit bound into LuaHost.
 public enum GatewayModule {
-    public static func register(in state: LuaState) throws {
+    public static func register(in state: LuaState, settings: GatewaySettings = GatewaySettings()) throws {
         try state.registerModule("gateway") { call in
             LuaState.pushFunctionTable([
                 LuaFunction("new", new),
                 LuaFunction("validate", validate),
                 LuaFunction("to_json", toJSON),
                 LuaFunction("builder", SpecBuilder.start),
+                ClientModule.make(settings: settings),
             ], in: call)
             call.push(GatewayKit.version)
             lua_setfield(call.L, -2, "version")
@@ -64,8 +65,7 @@ public enum GatewayModule {
             pretty = lua_toboolean(call.L, -1) != 0
             gwlua_pop(call.L, 1)
         }
-        let result = SpecValidator.validate(LuaSpecs.document(at: 1, in: call.L))
-        guard var spec = result.spec else { throw SpecValidationError(issues: result.issues) }
+        var spec = try ClientModule.specArgument(call, 1)
         spec.organizationId = nil
         let data = try WireJSON.encode(spec, pretty: pretty)
         call.push(bytes: data)

@@ -238,13 +238,6 @@ struct SpecValidationError: LuaErrorValue, CustomStringConvertible {
         LuaSpecs.setField(L, "message", position + description)
         LuaSpecs.pushIssues(issues, in: call)
         lua_setfield(L, -2, "issues")
-        if luaL_newmetatable(L, "gateway.error") != 0 {
-            call.push(LuaFunction("__tostring") { call in
-                lua_getfield(call.L, 1, "message")
-                return 1
-            })
-            lua_setfield(L, -2, "__tostring")
-        }
-        lua_setmetatable(L, -2)
+        LuaErrorMetatable.set(L)
     }
 }

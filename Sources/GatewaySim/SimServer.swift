@@ -27,7 +27,7 @@ public final class SimServer: Sendable {
         let simulator = try GatewaySimulator(configuration: configuration)
         let (bound, continuation) = AsyncStream<Int>.makeStream()
         var quiet = Logger(label: "gwlua.sim")
-        quiet.logLevel = .warning
+        quiet.logLevel = .critical  // cancellation at stop is logged as an error; it is not one
         let app = Application(
             router: simulator.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "gwlua-sim"),

@@ -23,6 +23,9 @@ public struct LuaStandalone {
     public var stdinIsTerminal: Bool = isatty(0) != 0
     public var version: String = ""
     public var stateOptions = LuaState.Options(openStandardLibraries: false)
+    /// The exit status for an uncaught structured error with this `code`
+    /// (DESIGN.md: 65 VALIDATION, 69 UNAVAILABLE, 77 auth, 78 CONFIG…); nil keeps 1.
+    public var exitStatusForErrorCode: (String) -> Int32? = { _ in nil }
 
     public init(arguments: [String], scriptStart: Int, environment: [String: String]) {
         self.arguments = arguments
@@ -144,6 +147,11 @@ public struct LuaStandalone {
             let status = main(state, options)
             if status == ExitStatus.failure, state.interruption.isRequested {
                 return LuaSignals.lastSignal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted
+            }
+            if status == ExitStatus.failure,
+               lua_getfield(state.L, gwlua_registryindex(), "gwlua.errorcode") == LUA_TSTRING,
+               let mapped = exitStatusForErrorCode(LuaCall.string(at: -1, in: state.L)) {
+                return mapped
             }
             return status
         }

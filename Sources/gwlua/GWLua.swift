@@ -21,9 +21,24 @@ struct GWLua: ParsableCommand {
 
 /// Registers gwlua's modules into a state: the one binding layer both the
 /// runner and the REPL use.
-func prepareState(_ state: LuaState) throws {
+func prepareState(_ state: LuaState, settings: GatewaySettings) throws {
     try JSONModule.register(in: state)
-    try GatewayModule.register(in: state)
+    try GatewayModule.register(in: state, settings: settings)
+}
+
+/// Runs lua(1)-style words with gwlua's options applied; returns the exit status.
+func runLua(hostWords: [String], arguments: [String], scriptStart: Int) throws -> Int32 {
+    let options = try HostOptions.parse(hostWords)
+    let environment = LuaVersion.environment()
+    let (settings, server) = try options.settings(environment: environment)
+    var runner = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: environment)
+    runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
+    runner.prepare = { try prepareState($0, settings: settings) }
+    runner.interactive = { REPL(state: $0).run() }
+    runner.exitStatusForErrorCode = exitStatus(forErrorCode:)
+    let status = runner.run()
+    if let server { _ = blockingRun { await server.stop() } }
+    return status
 }
 
 struct Run: ParsableCommand {
@@ -31,7 +46,9 @@ struct Run: ParsableCommand {
         abstract: "Run a Lua script, as lua(1) does.",
         usage: "gwlua run [options] [script [args]]",
         discussion: """
-        Options are lua(1)'s:
+        gwlua's options come first: --endpoint URL, --token-env NAME, --local, --state FILE.
+        The token is read from COREWEAVE_API_TOKEN (or the --token-env variable), never from a flag.
+        Then lua(1)'s options:
           -e stat   execute string 'stat'
           -i        enter interactive mode after executing 'script'
           -l mod    require library 'mod' into global 'mod'
@@ -51,24 +68,18 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let argv = CommandLine.arguments
-        var runner = LuaStandalone(arguments: argv, scriptStart: argv.count - words.count,
-                                   environment: LuaVersion.environment())
-        runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
-        runner.prepare = prepareState
-        runner.interactive = { REPL(state: $0).run() }
-        let status = runner.run()
-        throw ExitCode(status)
+        let (host, lua) = HostOptions.split(words)
+        throw ExitCode(try runLua(hostWords: host, arguments: argv, scriptStart: argv.count - lua.count))
     }
 }
 
 struct Repl: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The interactive loop (the default).")
 
+    @OptionGroup var host: HostOptions
+
     func run() throws {
-        var runner = LuaStandalone(arguments: ["gwlua", "-i"], scriptStart: 1, environment: LuaVersion.environment())
-        runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
-        runner.prepare = prepareState
-        runner.interactive = { REPL(state: $0).run() }
-        throw ExitCode(runner.run())
+        let (hostWords, _) = HostOptions.split(Array(CommandLine.arguments.drop { $0 != "repl" }.dropFirst()))
+        throw ExitCode(try runLua(hostWords: hostWords, arguments: ["gwlua", "-i"], scriptStart: 1))
     }
 }

@@ -266,7 +266,10 @@ func scratch(_ files: [String: String]) throws -> URL {
     @Test(arguments: try FileManager.default.contentsOfDirectory(
         atPath: repositoryRoot.appendingPathComponent("scripts/examples").path).filter { $0.hasSuffix(".lua") }.sorted())
     func exampleRuns(_ name: String) throws {
-        let r = try gwlua(["run", "scripts/examples/\(name)"], directory: repositoryRoot)
+        // Against the in-process emulator, with a state file of the test's own.
+        let state = try scratch([:]).path
+        let r = try gwlua(["run", "--local", "scripts/examples/\(name)"],
+                          environment: ["XDG_STATE_HOME": state, "COREWEAVE_API_TOKEN": ""], directory: repositoryRoot)
         #expect(r.status == 0, "\(name): \(r.stderr)")
         #expect(!r.stderr.contains("stack traceback"))
     }
@@ -313,5 +316,67 @@ func scratch(_ files: [String: String]) throws -> URL {
         #expect(r.status == 66)
         #expect(r.stderr.contains("gwlua validate: cannot read missing.json: no such file"))
         #expect(try gwlua(["validate"], directory: dir).status == 64)
+    }
+}
+
+@Suite struct ClientCommandTests {
+    func local(_ code: String, state: String? = nil) throws -> Outcome {
+        let dir = try state ?? scratch([:]).path
+        return try gwlua(["run", "--local", "-"], input: code, environment: ["XDG_STATE_HOME": dir])
+    }
+
+    @Test func everyClientMethodFromLua() throws {
+        let r = try local("""
+        local c = gateway.client()
+        assert(#c:parameters().zones > 0)
+        local g = c:create(gateway.new{name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}})
+        local id = g.spec.id
+        print(g.status.status, #id)
+        print(c:wait(id, {timeout = 10, interval = 0.1}).status.status)
+        print(#c:list(), #c:list{updated_after = "2999-01-01T00:00:00Z"})
+        local u = c:update(id, {name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, headerBasedRouting = {headerName = "X-M"}})
+        print(u.status.status, u.spec.headerBasedRouting.headerName)
+        print(c:delete(id).status.status)
+        local ok, err = pcall(c.get, c, id)
+        print(err.code, err.http_status, tostring(err):match("NOT_FOUND") ~= nil)
+        print(tostring(c):match("^gateway.client%(http://127.0.0.1:%d+%)$") ~= nil)
+        """)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == """
+            STATUS_READY\t36
+            STATUS_READY
+            1\t0
+            STATUS_READY\tX-M
+            STATUS_DELETING
+            NOT_FOUND\t404\ttrue
+            true
+
+            """)
+    }
+
+    @Test func localStateIsKeptBetweenRuns() throws {
+        let dir = try scratch([:]).path
+        _ = try local("gateway.client():create{name = 'kept', zones = {'US-EAST-04A'}, coreWeaveAuth = {}, pathBasedRouting = {}}", state: dir)
+        #expect(try local("print(#gateway.client():list())", state: dir).stdout == "1\n")
+    }
+
+    @Test func exitCodesForUncaughtAPIErrors() throws {
+        let noToken = try gwlua(["run", "-e", "gateway.client()"], environment: ["COREWEAVE_API_TOKEN": ""])
+        #expect(noToken.status == 78)
+        #expect(noToken.stderr.contains("CONFIG: no API token: set COREWEAVE_API_TOKEN"))
+        let otherVar = try gwlua(["run", "--token-env", "MY_TOKEN", "-e", "gateway.client()"])
+        #expect(otherVar.stderr.contains("set MY_TOKEN"))
+        let plain = try gwlua(["run", "--endpoint", "http://api.example.com", "-e", "gateway.client()"],
+                              environment: ["COREWEAVE_API_TOKEN": "tok-secret-1"])
+        #expect(plain.status == 78)
+        #expect(!plain.stderr.contains("tok-secret-1"))
+        let refused = try gwlua(["run", "--endpoint", "http://127.0.0.1:1", "-e", "gateway.client{max_attempts = 1}:list()"],
+                                environment: ["COREWEAVE_API_TOKEN": "tok-secret-2"])
+        #expect(refused.status == 69)
+        #expect(!refused.stderr.contains("tok-secret-2"))
+        let invalid = try local("gateway.client():create{name = 'x', zones = {'MARS'}, coreWeaveAuth = {}, pathBasedRouting = {}}")
+        #expect(invalid.status == 65)
+        let validation = try gwlua(["run", "-e", "gateway.new{name = 'x'}"])
+        #expect(validation.status == 65)
     }
 }

@@ -1,0 +1,261 @@
+import CLua
+import Foundation
+import GatewayKit
+import LuaHost
+
+/// What the host (the command line) decides for clients: the endpoint and token
+/// from flags and environment, or an in-process emulator's.
+public struct GatewaySettings: Sendable {
+    public var endpoint: String
+    /// nil when no token was found; `tokenSource` says where it was looked for.
+    public var token: String?
+    public var tokenSource: String
+    public var maxAttempts: Int
+    public var timeout: Duration
+
+    public init(endpoint: String = ClientConfiguration.defaultEndpoint, token: String? = nil,
+                tokenSource: String = "COREWEAVE_API_TOKEN", maxAttempts: Int = 5, timeout: Duration = .seconds(30)) {
+        self.endpoint = endpoint
+        self.token = token
+        self.tokenSource = tokenSource
+        self.maxAttempts = maxAttempts
+        self.timeout = timeout
+    }
+}
+
+/// A client as Lua holds it.
+final class LuaGatewayClient: Sendable {
+    let client: GatewayClient
+    init(_ client: GatewayClient) { self.client = client }
+}
+
+/// An API failure raised into Lua: `{code =, http_status =, message =, details =}`
+/// whose tostring is one readable line with the script position.
+struct LuaAPIError: LuaErrorValue {
+    let error: APIError
+
+    func pushErrorValue(in call: LuaCall) {
+        let L = call.L
+        luaL_where(L, 1)
+        let position = LuaCall.string(at: -1, in: L)
+        gwlua_pop(L, 1)
+        lua_createtable(L, 0, 5)
+        LuaSpecs.setField(L, "code", error.code)
+        if let status = error.httpStatus {
+            lua_pushinteger(L, lua_Integer(status))
+            lua_setfield(L, -2, "http_status")
+        }
+        LuaSpecs.setField(L, "message", error.message)
+        lua_createtable(L, Int32(error.details.count), 0)
+        for (i, detail) in error.details.enumerated() {
+            lua_createtable(L, 0, 2)
+            LuaSpecs.setField(L, "@type", detail.type)
+            if let violations = detail.fieldViolations {
+                lua_createtable(L, Int32(violations.count), 0)
+                for (j, v) in violations.enumerated() {
+                    lua_createtable(L, 0, 2)
+                    LuaSpecs.setField(L, "field", v.field)
+                    LuaSpecs.setField(L, "description", v.description)
+                    lua_rawseti(L, -2, lua_Integer(j + 1))
+                }
+                lua_setfield(L, -2, "fieldViolations")
+            }
+            lua_rawseti(L, -2, lua_Integer(i + 1))
+        }
+        lua_setfield(L, -2, "details")
+        LuaSpecs.setField(L, "text", position + error.description)
+        LuaErrorMetatable.set(L)
+    }
+}
+
+/// The shared metatable of gateway error values: tostring gives `text` (or `message`).
+enum LuaErrorMetatable {
+    static func set(_ L: OpaquePointer) {
+        if luaL_newmetatable(L, "gateway.error") != 0 {
+            LuaCall(state: L).push(LuaFunction("__tostring") { call in
+                if lua_getfield(call.L, 1, "text") == LUA_TSTRING { return 1 }
+                gwlua_pop(call.L, 1)
+                lua_getfield(call.L, 1, "message")
+                return 1
+            })
+            lua_setfield(L, -2, "__tostring")
+        }
+        lua_setmetatable(L, -2)
+    }
+}
+
+enum ClientModule {
+    static let luaClass = LuaClass<LuaGatewayClient>("gateway.client")
+        .method("parameters") { c, call in
+            let p = try run(call) { try await c.client.parameters() }
+            lua_createtable(call.L, 0, 1)
+            LuaSpecs.pushStrings(p.zones, call.L)
+            lua_setfield(call.L, -2, "zones")
+            return 1
+        }
+        .method("create") { c, call in
+            let spec = try specArgument(call, 2)
+            pushGateway(try run(call) { try await c.client.create(spec) }, call)
+            return 1
+        }
+        .method("get") { c, call in
+            let id = try call.string(2)
+            pushGateway(try run(call) { try await c.client.get(id) }, call)
+            return 1
+        }
+        .method("list") { c, call in
+            var after: String?
+            if call.count >= 2, call.type(at: 2) != .nil {
+                try call.checkTable(2)
+                lua_getfield(call.L, 2, "updated_after")
+                if lua_type(call.L, -1) == LUA_TSTRING { after = LuaCall.string(at: -1, in: call.L) }
+                gwlua_pop(call.L, 1)
+            }
+            let since = after
+            let items = try run(call) { try await c.client.list(updatedAfter: since) }
+            lua_createtable(call.L, Int32(items.count), 0)
+            for (i, g) in items.enumerated() {
+                pushGateway(g, call)
+                lua_rawseti(call.L, -2, lua_Integer(i + 1))
+            }
+            return 1
+        }
+        .method("update") { c, call in
+            let id = try call.string(2)
+            let spec = try specArgument(call, 3)
+            pushGateway(try run(call) { try await c.client.update(id, spec) }, call)
+            return 1
+        }
+        .method("delete") { c, call in
+            let id = try call.string(2)
+            pushGateway(try run(call) { try await c.client.delete(id) }, call)
+            return 1
+        }
+        .method("wait") { c, call in
+            let id = try call.string(2)
+            var timeout = 2700.0, interval = 5.0
+            if call.count >= 3, call.type(at: 3) != .nil {
+                try call.checkTable(3)
+                lua_getfield(call.L, 3, "timeout")
+                if lua_isnumber(call.L, -1) != 0 { timeout = lua_tonumberx(call.L, -1, nil) }
+                lua_getfield(call.L, 3, "interval")
+                if lua_isnumber(call.L, -1) != 0 { interval = lua_tonumberx(call.L, -1, nil) }
+                gwlua_pop(call.L, 2)
+            }
+            let client = c.client
+            let (t, i) = (timeout, interval)
+            pushGateway(try run(call) { try await waitUntilReady(client, id: id, timeout: t, interval: i) }, call)
+            return 1
+        }
+        .meta("__tostring") { c, call in
+            call.push("gateway.client(\(c.client.configuration.endpoint))")
+            return 1
+        }
+
+    /// gateway.client([{endpoint =, token =, timeout =, max_attempts =}])
+    static func make(settings: GatewaySettings) -> LuaFunction {
+        LuaFunction("client") { call in
+            var endpoint = settings.endpoint
+            var token = settings.token
+            var timeout = settings.timeout
+            var attempts = settings.maxAttempts
+            if call.count >= 1, call.type(at: 1) != .nil {
+                try call.checkTable(1)
+                let known: Set<String> = ["endpoint", "token", "timeout", "max_attempts"]
+                if case .object(let o) = LuaSpecs.document(at: 1, in: call.L) {
+                    for key in o.keys.sorted() where !known.contains(key) {
+                        throw LuaError.runtime("gateway.client: unknown option '\(key)' (known: endpoint, max_attempts, timeout, token)")
+                    }
+                    if case .string(let e)? = o["endpoint"] { endpoint = e }
+                    if case .string(let t)? = o["token"] { token = t }
+                    switch o["timeout"] {
+                    case .integer(let s)?: timeout = .seconds(s)
+                    case .double(let s)?: timeout = .seconds(s)
+                    default: break
+                    }
+                    if case .integer(let n)? = o["max_attempts"] { attempts = Int(max(1, n)) }
+                }
+            }
+            guard let token, !token.isEmpty else {
+                throw LuaAPIError(error: APIError(code: "CONFIG",
+                    message: "no API token: set \(settings.tokenSource) (or pass token = … to gateway.client)"))
+            }
+            do {
+                let client = try GatewayClient(configuration: ClientConfiguration(
+                    endpoint: endpoint, token: token, timeout: timeout, maxAttempts: attempts))
+                luaClass.push(LuaGatewayClient(client), in: call)
+                return 1
+            } catch let error as APIError {
+                throw LuaAPIError(error: error)
+            }
+        }
+    }
+
+    /// Waits for async work on the Lua thread; API errors become Lua error values.
+    static func run<T: Sendable>(_ call: LuaCall, _ body: @escaping @Sendable () async throws -> T) throws -> T {
+        guard let state = LuaState.owner(of: call.L) else { throw LuaError.runtime("no Lua state") }
+        do {
+            return try state.wait(for: body)
+        } catch let error as APIError {
+            throw LuaAPIError(error: error)
+        } catch LuaError.interrupted(let message) {
+            throw LuaError.interrupted(message)
+        }
+    }
+
+    static func specArgument(_ call: LuaCall, _ index: Int32) throws -> GatewaySpec {
+        try call.checkTable(index)
+        let result = SpecValidator.validate(LuaSpecs.document(at: index, in: call.L))
+        guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
+        return spec
+    }
+
+    static func waitUntilReady(_ client: GatewayClient, id: String, timeout: Double, interval: Double) async throws -> Gateway {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(timeout)
+        var delay = min(0.5, interval)
+        while true {
+            let g = try await client.get(id)
+            switch g.status.status {
+            case .ready: return g
+            case .error, .failed:
+                let reason = g.status.conditions.first { $0.status?.rawValue == "False" }?.message ?? ""
+                throw APIError(code: "FAILED_PRECONDITION",
+                               message: "gateway \(id) is \(g.status.status.rawValue)\(reason.isEmpty ? "" : ": \(reason)")")
+            default:
+                if clock.now + .seconds(delay) > deadline {
+                    throw APIError(code: "TIMEOUT", message: "gateway \(id) was not READY within \(timeout) s (last status \(g.status.status.rawValue))")
+                }
+                try await Task.sleep(for: .seconds(delay))
+                delay = min(interval, delay * 2)
+            }
+        }
+    }
+
+    /// `{spec = <spec table>, status = {status =, endpoints =, conditions =, createdAt =, updatedAt =}}`
+    static func pushGateway(_ g: Gateway, _ call: LuaCall) {
+        let L = call.L
+        lua_createtable(L, 0, 2)
+        LuaSpecs.push(g.spec, in: call)
+        lua_setfield(L, -2, "spec")
+        lua_createtable(L, 0, 5)
+        LuaSpecs.setField(L, "status", g.status.status.rawValue)
+        if let c = g.status.createdAt { LuaSpecs.setField(L, "createdAt", c) }
+        if let u = g.status.updatedAt { LuaSpecs.setField(L, "updatedAt", u) }
+        LuaSpecs.pushStrings(g.status.endpoints, L)
+        lua_setfield(L, -2, "endpoints")
+        lua_createtable(L, Int32(g.status.conditions.count), 0)
+        for (i, c) in g.status.conditions.enumerated() {
+            lua_createtable(L, 0, 6)
+            if let v = c.type { LuaSpecs.setField(L, "type", v) }
+            if let v = c.status { LuaSpecs.setField(L, "status", v.rawValue) }
+            if let v = c.reason { LuaSpecs.setField(L, "reason", v) }
+            if let v = c.message { LuaSpecs.setField(L, "message", v) }
+            if let v = c.zone { LuaSpecs.setField(L, "zone", v) }
+            if let v = c.lastUpdateTime { LuaSpecs.setField(L, "lastUpdateTime", v) }
+            lua_rawseti(L, -2, lua_Integer(i + 1))
+        }
+        lua_setfield(L, -2, "conditions")
+        lua_setfield(L, -2, "status")
+    }
+}
