@@ -380,3 +380,76 @@ func scratch(_ files: [String: String]) throws -> URL {
         #expect(validation.status == 65)
     }
 }
+
+@Suite struct SimCommandTests {
+    /// Starts `gwlua sim` on a free port; returns the process and its endpoint.
+    func startSim(_ extra: [String]) throws -> (Process, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gwluaPath)
+        process.arguments = ["sim", "--port", "0"] + extra
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        var line = Data()
+        while !line.contains(10) {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "http://") else {
+            kill(process.processIdentifier, SIGKILL)
+            throw CocoaError(.fileReadUnknown)
+        }
+        let endpoint = String(text[range.lowerBound...].prefix { $0 != " " && $0 != "\n" })
+        return (process, endpoint)
+    }
+
+    @Test func simServesAndStopsOnSIGTERM() throws {
+        let (sim, endpoint) = try startSim(["--token", "sim-token"])
+        defer { if sim.isRunning { kill(sim.processIdentifier, SIGKILL) } }
+        let ok = try gwlua(["run", "--endpoint", endpoint, "-e", "print(#gateway.client():parameters().zones)"],
+                           environment: ["COREWEAVE_API_TOKEN": "sim-token"])
+        #expect(ok.stdout == "16\n")
+        let denied = try gwlua(["run", "--endpoint", endpoint, "-e", "gateway.client():list()"],
+                               environment: ["COREWEAVE_API_TOKEN": "wrong-token"])
+        #expect(denied.status == 77)
+        #expect(denied.stderr.contains("PERMISSION_DENIED"))
+        #expect(!denied.stderr.contains("wrong-token"))
+        kill(sim.processIdentifier, SIGTERM)
+        finish(sim)
+        #expect(sim.terminationStatus == 0)
+    }
+
+    /// Ctrl-C while a request is in flight cancels it and exits 130 at once.
+    @Test func sigintCancelsAnInFlightRequest() throws {
+        let (sim, endpoint) = try startSim(["--latency-ms", "20000"])
+        defer { kill(sim.processIdentifier, SIGKILL); finish(sim) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gwluaPath)
+        process.arguments = ["run", "--endpoint", endpoint, "-e",
+                             "io.write('ready\\n') io.stdout:flush() gateway.client():list()"]
+        var env = ProcessInfo.processInfo.environment
+        env["COREWEAVE_API_TOKEN"] = "t"
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        _ = out.fileHandleForReading.availableData
+        usleep(200_000)  // the request is now waiting on the 20 s latency
+        let sent = Date()
+        kill(process.processIdentifier, SIGINT)
+        finish(process, within: 10)
+        #expect(process.terminationStatus == 130)
+        #expect(Date().timeIntervalSince(sent) < 5)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.contains("interrupted"))
+    }
+
+    @Test func badSimOptionsAreUsageErrors() throws {
+        #expect(try gwlua(["sim", "--fail-rate", "2"]).status == 64)
+        #expect(try gwlua(["sim", "--port", "70000"]).status == 64)
+    }
+}
