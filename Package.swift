@@ -58,7 +58,10 @@ let package = Package(
         ),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua"]),
         .testTarget(name: "GatewayKitTests", dependencies: ["GatewayKit"]),
-        .testTarget(name: "GatewaySimTests", dependencies: ["GatewaySim", "GatewayKit"]),
+        .testTarget(
+            name: "GatewaySimTests",
+            dependencies: ["GatewaySim", "GatewayKit", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .testTarget(name: "GatewayLuaTests", dependencies: ["GatewayLua", "LuaHost", "CLua"]),
         .testTarget(name: "gwluaTests", dependencies: ["gwlua"]),
     ]

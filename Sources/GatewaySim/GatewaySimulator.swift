@@ -34,6 +34,11 @@ public final class GatewaySimulator: Sendable {
     /// The router serving every endpoint.
     public func router() -> Router<SimRequestContext> {
         let router = Router(context: SimRequestContext.self)
+        router.add(middleware: MethodCheck(base: Self.base) { allowed in
+            var r = self.status(.methodNotAllowed, code: 12, "method not allowed here; allowed: \(allowed)")
+            r.headers[.allow] = allowed
+            return r
+        })
         router.get("\(Self.base)/parameters") { request, context in
             try await self.handle(request, context, "parameters") {
                 try self.json(GatewayParameters(zones: self.configuration.zones))
@@ -167,6 +172,32 @@ public final class GatewaySimulator: Sendable {
         let data = (try? WireJSON.encode(RPCStatus(code: code, message: message, details: details))) ?? Data()
         return Response(status: httpStatus, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Answers 405 (with Allow) for a method the API does not have on one of its paths.
+struct MethodCheck: RouterMiddleware {
+    typealias Context = SimRequestContext
+    let base: String
+    let refuse: @Sendable (String) -> Response
+
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        let allowed: [HTTPRequest.Method]
+        if path == base {
+            allowed = [.get, .post]
+        } else if path == base + "/parameters" {
+            allowed = [.get]
+        } else if path.hasPrefix(base + "/"), !path.dropFirst(base.count + 1).contains("/") {
+            allowed = [.get, .patch, .delete]
+        } else {
+            return try await next(request, context)
+        }
+        if allowed.contains(request.method) || (request.method == .head && allowed.contains(.get)) {
+            return try await next(request, context)
+        }
+        return refuse(allowed.map(\.rawValue).joined(separator: ", "))
     }
 }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import GatewayKit
 import GatewaySim
@@ -196,5 +197,24 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
             let name = try await client.get(id).spec.name
             #expect(name == "kept")
         }
+    }
+}
+
+@Suite struct EmulatorHTTPTests {
+    /// Found by schemathesis: a method the API lacks on one of its paths is 405, not 404.
+    @Test func unsupportedMethodsAre405() async throws {
+        let server = try await SimServer.start()
+        defer { Task { await server.stop() } }
+        for (method, path) in [("PUT", ""), ("TRACE", "/parameters"), ("POST", "/abc"), ("DELETE", "")] {
+            var request = HTTPClientRequest(url: server.endpoint + "/v1alpha1/inference/gateways" + path)
+            request.method = .init(rawValue: method)
+            request.headers.add(name: "Authorization", value: "Bearer t")
+            let response = try await GatewayClient.sharedHTTPClient.execute(request, timeout: .seconds(5))
+            #expect(response.status.code == 405, "\(method) \(path)")
+            #expect(response.headers.first(name: "Allow") != nil)
+        }
+        var missing = HTTPClientRequest(url: server.endpoint + "/v1alpha1/other")
+        missing.headers.add(name: "Authorization", value: "Bearer t")
+        #expect(try await GatewayClient.sharedHTTPClient.execute(missing, timeout: .seconds(5)).status.code == 404)
     }
 }
