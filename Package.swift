@@ -53,7 +53,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "gwlua-bench",
-            dependencies: ["LuaHost", "GatewayLua", "CLua"],
+            dependencies: ["LuaHost", "GatewayKit", "GatewayLua", "CLua"],
             path: "Benchmarks/gwlua-bench"
         ),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua"]),

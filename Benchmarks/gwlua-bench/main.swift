@@ -2,6 +2,7 @@
 // baseline, so ratios hold on a shared, noisy machine.
 import CLua
 import Foundation
+import GatewayKit
 import GatewayLua
 import LuaHost
 #if canImport(Glibc)
@@ -153,6 +154,86 @@ func benchSpecs(count: Int, rounds: Int, documentsPath: String?) throws {
     }
 }
 
+/// Starts `gwlua sim` as its own process on a free port; returns it and its endpoint.
+func startSim(_ gwlua: String) throws -> (Process, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: gwlua)
+    process.arguments = ["sim", "--port", "0"]
+    let err = Pipe()
+    process.standardError = err
+    try process.run()
+    var text = ""
+    while !text.contains("\n") {
+        let chunk = err.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        text += String(decoding: chunk, as: UTF8.self)
+    }
+    guard let r = text.range(of: "http://") else { throw CocoaError(.fileReadUnknown) }
+    return (process, String(text[r.lowerBound...].prefix { $0 != " " && $0 != "\n" }))
+}
+
+/// Creates per second through GatewayClient at `concurrency`, for `seconds`.
+func clientRate(endpoint: String, concurrency: Int, seconds: Double) async throws -> Double {
+    let client = try GatewayClient(configuration: ClientConfiguration(endpoint: endpoint, token: "bench"))
+    let spec = GatewaySpec(name: "bench", zones: ["US-EAST-04A"], coreWeaveAuth: .init(), bodyBasedRouting: .init())
+    let start = now()
+    let done = try await withThrowingTaskGroup(of: Int.self) { group in
+        for _ in 0..<concurrency {
+            group.addTask {
+                var n = 0
+                while now() - start < seconds {
+                    _ = try await client.create(spec)
+                    n += 1
+                }
+                return n
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    return Double(done) / (now() - start)
+}
+
+/// wrk's rate for the same POST against the same endpoint (the ceiling).
+func wrkRate(endpoint: String, connections: Int, seconds: Int) throws -> Double? {
+    let script = FileManager.default.temporaryDirectory.appendingPathComponent("gwlua-wrk-\(getpid()).lua")
+    try """
+    wrk.method = "POST"
+    wrk.body = '{"name":"bench","zones":["US-EAST-04A"],"coreWeaveAuth":{},"bodyBasedRouting":{"apiType":"API_TYPE_OPENAI"}}'
+    wrk.headers["Content-Type"] = "application/json"
+    wrk.headers["Authorization"] = "Bearer bench"
+    """.write(to: script, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: script) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["wrk", "-t", connections > 1 ? "2" : "1", "-c", "\(connections)", "-d", "\(seconds)s", "-s", script.path,
+                         endpoint + "/v1alpha1/inference/gateways"]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = Pipe()
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }) else { return nil }
+    return Double(line.split(separator: " ").last ?? "")
+}
+
+func benchClient(gwlua: String, seconds: Int) async throws {
+    let (sim, endpoint) = try startSim(gwlua)
+    defer { sim.terminate(); sim.waitUntilExit() }
+    print("client: creates/s against `gwlua sim` (its own process), \(seconds) s each, wrk as the ceiling")
+    for concurrency in [1, 32] {
+        _ = try await clientRate(endpoint: endpoint, concurrency: concurrency, seconds: 0.5)  // warm up
+        let ours = try await clientRate(endpoint: endpoint, concurrency: concurrency, seconds: Double(seconds))
+        let ceiling = try wrkRate(endpoint: endpoint, connections: concurrency, seconds: seconds)
+        if let ceiling {
+            print(String(format: "  concurrency %2d: gwlua client %8.0f/s   wrk %8.0f/s   %5.1f%% of wrk%@", concurrency, ours, ceiling,
+                         ours / ceiling * 100, concurrency == 32 ? "  (target >= 70%)" : ""))
+        } else {
+            print(String(format: "  concurrency %2d: gwlua client %8.0f/s   (wrk not found: apt-get install wrk)", concurrency, ours))
+        }
+    }
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 let which = args.first ?? "all"
 let quick = args.contains("--quick")
@@ -162,6 +243,15 @@ case "call":
 case "specs":
     let documents = args.firstIndex(of: "--documents").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
     try benchSpecs(count: quick ? 10_000 : 100_000, rounds: quick ? 3 : 5, documentsPath: documents)
+case "client":
+    let gwlua = args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua"
+    let semaphore = DispatchSemaphore(value: 0)
+    // Detached: top-level code is on the main actor, which this thread is about to block.
+    Task.detached {
+        do { try await benchClient(gwlua: gwlua, seconds: quick ? 2 : 5) } catch { print("client: \(error)") }
+        semaphore.signal()
+    }
+    semaphore.wait()
 case "startup":
     benchStartup(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", runs: quick ? 20 : 200)
 default:
