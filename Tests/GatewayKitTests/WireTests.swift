@@ -106,3 +106,30 @@ struct SplitMix {
         return String((0..<n).map { _ in chars[next(chars.count)] })
     }
 }
+
+@Suite struct APIErrorTests {
+    @Test func statusBodiesGiveTheirCode() {
+        let e = APIError.from(httpStatus: 400, body: Data(statusExample.utf8))
+        #expect(e.code == "INVALID_ARGUMENT")
+        #expect(e.message == "invalid zones")
+        #expect(e.details.first?.fieldViolations?.first?.field == "zones")
+        #expect(e.description == "INVALID_ARGUMENT (HTTP 400): invalid zones [zones: unknown zone]")
+        // The body's code wins over the HTTP status.
+        #expect(APIError.from(httpStatus: 400, body: Data(#"{"code":9,"message":"not now"}"#.utf8)).code == "FAILED_PRECONDITION")
+    }
+
+    @Test func emptyHTMLAndTruncatedBodiesFallBackToTheStatus() {
+        #expect(APIError.from(httpStatus: 503, body: Data()).code == "UNAVAILABLE")
+        #expect(APIError.from(httpStatus: 503, body: Data()).message == "HTTP 503 with an empty body")
+        let html = APIError.from(httpStatus: 502, body: Data("<html><body>Bad Gateway</body></html>".utf8))
+        #expect(html.code == "INTERNAL")
+        #expect(html.message == "HTTP 502: an HTML page")
+        let cut = APIError.from(httpStatus: 429, body: Data(#"{"code":8,"mess"#.utf8))
+        #expect(cut.code == "RESOURCE_EXHAUSTED")
+        #expect(cut.httpStatus == 429)
+        for (status, name) in [(401, "UNAUTHENTICATED"), (403, "PERMISSION_DENIED"), (404, "NOT_FOUND"), (409, "ALREADY_EXISTS"),
+                               (504, "DEADLINE_EXCEEDED"), (500, "INTERNAL"), (501, "UNIMPLEMENTED")] {
+            #expect(APIError.from(httpStatus: status, body: Data("oops".utf8)).code == name)
+        }
+    }
+}
