@@ -27,8 +27,7 @@ func prepareState(_ state: LuaState, settings: GatewaySettings) throws {
 }
 
 /// Runs lua(1)-style words with gwlua's options applied; returns the exit status.
-func runLua(hostWords: [String], arguments: [String], scriptStart: Int) throws -> Int32 {
-    let options = try HostOptions.parse(hostWords)
+func runLua(options: HostOptions, arguments: [String], scriptStart: Int) throws -> Int32 {
     let environment = LuaVersion.environment()
     let (settings, server) = try options.settings(environment: environment)
     var runner = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: environment)
@@ -69,7 +68,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let argv = CommandLine.arguments
         let (host, lua) = HostOptions.split(words)
-        throw ExitCode(try runLua(hostWords: host, arguments: argv, scriptStart: argv.count - lua.count))
+        throw ExitCode(try runLua(options: try HostOptions.parse(host), arguments: argv, scriptStart: argv.count - lua.count))
     }
 }
 
@@ -79,7 +78,6 @@ struct Repl: ParsableCommand {
     @OptionGroup var host: HostOptions
 
     func run() throws {
-        let (hostWords, _) = HostOptions.split(Array(CommandLine.arguments.drop { $0 != "repl" }.dropFirst()))
-        throw ExitCode(try runLua(hostWords: hostWords, arguments: ["gwlua", "-i"], scriptStart: 1))
+        throw ExitCode(try runLua(options: host, arguments: ["gwlua", "-i"], scriptStart: 1))
     }
 }

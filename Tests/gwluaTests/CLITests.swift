@@ -354,6 +354,13 @@ func scratch(_ files: [String: String]) throws -> URL {
             """)
     }
 
+    @Test func replTakesTheSameOptions() throws {
+        let dir = try scratch([:]).path
+        let r = try gwlua(["repl", "--local"], input: "#gateway.client():list()\n", environment: ["XDG_STATE_HOME": dir])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("> 0\n"))
+    }
+
     @Test func localStateIsKeptBetweenRuns() throws {
         let dir = try scratch([:]).path
         _ = try local("gateway.client():create{name = 'kept', zones = {'US-EAST-04A'}, coreWeaveAuth = {}, pathBasedRouting = {}}", state: dir)
