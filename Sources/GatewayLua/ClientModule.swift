@@ -36,9 +36,7 @@ struct LuaAPIError: LuaErrorValue {
 
     func pushErrorValue(in call: LuaCall) {
         let L = call.L
-        luaL_where(L, 1)
-        let position = LuaCall.string(at: -1, in: L)
-        gwlua_pop(L, 1)
+        let position = call.callerPosition
         lua_createtable(L, 0, 5)
         LuaSpecs.setField(L, "code", error.code)
         if let status = error.httpStatus {

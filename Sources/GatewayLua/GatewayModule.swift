@@ -190,11 +190,8 @@ final class SpecBuilder {
     }
 
     private static func line(_ call: LuaCall) -> String {
-        luaL_where(call.L, 1)
-        defer { gwlua_pop(call.L, 1) }
-        let w = LuaCall.string(at: -1, in: call.L)
-        // luaL_where gives "chunk:line: "
-        var trimmed = Substring(w)
+        // callerPosition is "chunk:line: "
+        var trimmed = Substring(call.callerPosition)
         while let last = trimmed.last, last == " " || last == ":" { trimmed = trimmed.dropLast() }
         return String(trimmed)
     }

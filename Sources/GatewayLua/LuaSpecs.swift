@@ -230,9 +230,7 @@ struct SpecValidationError: LuaErrorValue, CustomStringConvertible {
 
     func pushErrorValue(in call: LuaCall) {
         let L = call.L
-        luaL_where(L, 1)
-        let position = LuaCall.string(at: -1, in: L)
-        gwlua_pop(L, 1)
+        let position = call.callerPosition
         lua_createtable(L, 0, 4)
         LuaSpecs.setField(L, "code", "VALIDATION")
         LuaSpecs.setField(L, "message", position + description)

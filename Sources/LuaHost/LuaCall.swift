@@ -180,6 +180,14 @@ public struct LuaCall {
         return argumentError(i, "\(expected) expected, got \(actual)")
     }
 
+    /// "chunk:line: " of the Lua code that called this function ("" when that
+    /// is not Lua code), as luaL_error prefixes messages.
+    public var callerPosition: String {
+        luaL_where(L, 1)
+        defer { gwlua_pop(L, 1) }
+        return LuaCall.string(at: -1, in: L)
+    }
+
     /// Pushes the Lua value for `error`: a structured value as is, anything else
     /// as a message positioned at the calling Lua line.
     func pushError(_ error: Error) {
@@ -189,9 +197,7 @@ public struct LuaCall {
         case LuaError.message(let m), LuaError.script(let m, _):
             push(m)
         default:
-            luaL_where(L, 1)
-            push(String(describing: error))
-            lua_concat(L, 2)
+            push(callerPosition + String(describing: error))
         }
     }
 }
