@@ -151,7 +151,7 @@ public final class GatewayClient: Sendable {
             switch outcome {
             case .answer(let status, let data, let headerRetryAfter):
                 if (200..<300).contains(status) {
-                    do { return try JSONDecoder().decode(T.self, from: data) } catch {
+                    do { return try WireJSON.decode(T.self, from: data) } catch {
                         throw APIError(code: "TRANSPORT", httpStatus: status,
                                        message: "the answer to \(method) \(path) is not the expected JSON: \(Self.describe(error))")
                     }

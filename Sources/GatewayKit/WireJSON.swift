@@ -39,15 +39,25 @@ extension JSONValue: Codable {
 
 /// The API's JSON: compact, keys in a stable (sorted) order, absent optionals omitted.
 public enum WireJSON {
-    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
+    // Made once: coders are costly to create and safe to share (their settings never change).
+    private static let compact: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
-            : [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(value)
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+    private static let pretty: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+        return encoder
+    }()
+    private static let decoder = JSONDecoder()
+
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
+        try (pretty ? WireJSON.pretty : compact).encode(value)
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        try JSONDecoder().decode(type, from: data)
+        try decoder.decode(type, from: data)
     }
 }
 
