@@ -71,9 +71,9 @@ enum LuaErrorMetatable {
     static func set(_ L: OpaquePointer) {
         if luaL_newmetatable(L, "gateway.error") != 0 {
             LuaCall(state: L).push(LuaFunction("__tostring") { call in
-                if lua_getfield(call.L, 1, "text") == LUA_TSTRING { return 1 }
+                if call.pushRawField(1, "text") == LUA_TSTRING { return 1 }
                 gwlua_pop(call.L, 1)
-                lua_getfield(call.L, 1, "message")
+                call.pushRawField(1, "message")
                 return 1
             })
             lua_setfield(L, -2, "__tostring")
@@ -105,7 +105,7 @@ enum ClientModule {
             var after: String?
             if call.count >= 2, call.type(at: 2) != .nil {
                 try call.checkTable(2)
-                lua_getfield(call.L, 2, "updated_after")
+                call.pushRawField(2, "updated_after")
                 if lua_type(call.L, -1) == LUA_TSTRING { after = LuaCall.string(at: -1, in: call.L) }
                 gwlua_pop(call.L, 1)
             }
@@ -134,9 +134,9 @@ enum ClientModule {
             var timeout = 2700.0, interval = 5.0
             if call.count >= 3, call.type(at: 3) != .nil {
                 try call.checkTable(3)
-                lua_getfield(call.L, 3, "timeout")
+                call.pushRawField(3, "timeout")
                 if lua_isnumber(call.L, -1) != 0 { timeout = lua_tonumberx(call.L, -1, nil) }
-                lua_getfield(call.L, 3, "interval")
+                call.pushRawField(3, "interval")
                 if lua_isnumber(call.L, -1) != 0 { interval = lua_tonumberx(call.L, -1, nil) }
                 gwlua_pop(call.L, 2)
             }

@@ -23,7 +23,7 @@ public enum GatewayModule {
     static func context(at index: Int32, in call: LuaCall) throws -> ValidationContext {
         guard call.count >= index, call.type(at: index) != .nil else { return ValidationContext() }
         try call.checkTable(index)
-        lua_getfield(call.L, index, "zones")
+        call.pushRawField(index, "zones")
         defer { gwlua_pop(call.L, 1) }
         if lua_type(call.L, -1) == LUA_TNIL { return ValidationContext() }
         guard case .array(let items) = LuaSpecs.document(at: -1, in: call.L) else {
@@ -61,7 +61,7 @@ public enum GatewayModule {
         try call.checkTable(1)
         var pretty = false
         if call.count >= 2, call.type(at: 2) == .table {
-            lua_getfield(call.L, 2, "pretty")
+            call.pushRawField(2, "pretty")
             pretty = lua_toboolean(call.L, -1) != 0
             gwlua_pop(call.L, 1)
         }

@@ -82,7 +82,7 @@ public enum JSONModule {
         var pretty = false
         if call.count >= 2 && call.type(at: 2) != .nil {
             try call.checkTable(2)
-            lua_getfield(call.L, 2, "pretty")
+            call.pushRawField(2, "pretty")
             pretty = lua_toboolean(call.L, -1) != 0
             gwlua_pop(call.L, 1)
         }

@@ -101,6 +101,15 @@ public struct LuaCall {
         if lua_type(L, i) == LUA_TNONE { throw argumentError(i, "value expected") }
     }
 
+    /// Pushes `table[name]` for the table at `index`, read raw: an options table's
+    /// metatable must not run from a Swift frame. Returns the value's type.
+    @discardableResult
+    public func pushRawField(_ index: Int32, _ name: String) -> Int32 {
+        let table = lua_absindex(L, index)
+        push(name)
+        return lua_rawget(L, table)
+    }
+
     /// Converts the argument at `i` to a Swift value.
     public func value(_ i: Int32, options: LuaConversionOptions = .init()) throws -> LuaValue {
         try LuaValue.read(at: i, in: L, options: options)

@@ -175,3 +175,14 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
         #expect(try state.eval("return 1 + 1") == .integer(2))
     }
 }
+
+@Suite struct GatewayOptionTests {
+    @Test func optionTablesAreReadRaw() throws {
+        let state = try gatewayState()
+        #expect(try state.eval("""
+            local trap = setmetatable({}, {__index = function() error("metamethod ran") end})
+            local s = gateway.new({name = "a", zones = {"Z"}, coreWeaveAuth = {}, pathBasedRouting = {}}, trap)
+            return gateway.to_json(s, trap)
+            """) == #"{"coreWeaveAuth":{},"name":"a","pathBasedRouting":{},"zones":["Z"]}"#)
+    }
+}

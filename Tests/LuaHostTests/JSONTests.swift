@@ -78,3 +78,14 @@ import Testing
         #expect(try state.eval("return require('json') == json") == true)
     }
 }
+
+@Suite struct OptionTableTests {
+    /// Option tables are read raw: a metatable on them never runs from a Swift frame.
+    @Test func optionsIgnoreMetamethods() throws {
+        let state = try makeState()
+        #expect(try state.eval("""
+            local opts = setmetatable({}, {__index = function() error("metamethod ran") end})
+            return json.encode({a = 1}, opts)
+            """) == #"{"a":1}"#)
+    }
+}
