@@ -150,14 +150,11 @@ public enum SpecValidator {
         let routing = [spec.bodyBasedRouting != nil ? "bodyBasedRouting" : nil,
                        spec.headerBasedRouting != nil ? "headerBasedRouting" : nil,
                        spec.pathBasedRouting != nil ? "pathBasedRouting" : nil].compactMap { $0 }
-        if spec.name.isEmpty {
-            let issues = [ValidationIssue(path: "name", message: "name is required")]
-                + rules(for: &spec, context: context, zonesGiven: spec.zones.count, skipName: true, authPresent: auth, routingPresent: routing,
-                        checkHeader: true, checkAPIType: true)
-            return SpecValidation(spec: nil, issues: issues)
-        }
-        let issues = rules(for: &spec, context: context, zonesGiven: spec.zones.count, skipName: false, authPresent: auth, routingPresent: routing,
-                           checkHeader: true, checkAPIType: true)
+        // An empty name is "required" here (a typed spec always has one, possibly "").
+        let missingName = spec.name.isEmpty ? [ValidationIssue(path: "name", message: "name is required")] : []
+        let issues = missingName + rules(for: &spec, context: context, zonesGiven: spec.zones.count,
+                                         skipName: spec.name.isEmpty, authPresent: auth, routingPresent: routing,
+                                         checkHeader: true, checkAPIType: true)
         return SpecValidation(spec: issues.contains { $0.severity == .error } ? nil : spec, issues: issues)
     }
 
