@@ -157,8 +157,15 @@ func benchSpecs(count: Int, rounds: Int, documentsPath: String?) throws {
 /// Starts `gwlua sim` as its own process on a free port; returns it and its endpoint.
 func startSim(_ gwlua: String) throws -> (Process, String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: gwlua)
-    process.arguments = ["sim", "--port", "0"]
+    // With GWLUA_BENCH_SIM_CPU set (scripts/bench pins itself to the other core), the
+    // emulator gets a core of its own, so the client and wrk each face the same server.
+    if let cpu = ProcessInfo.processInfo.environment["GWLUA_BENCH_SIM_CPU"], !cpu.isEmpty {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        process.arguments = ["-c", cpu, gwlua, "sim", "--port", "0"]
+    } else {
+        process.executableURL = URL(fileURLWithPath: gwlua)
+        process.arguments = ["sim", "--port", "0"]
+    }
     let err = Pipe()
     process.standardError = err
     try process.run()
