@@ -128,6 +128,56 @@ public final class GatewayClient: Sendable {
         try await call(.DELETE, "\(Self.path)/\(escape(id))", as: GatewayEnvelope.self).gateway
     }
 
+    /// Polls get until READY, backing off from 0.5 s to `interval`; ERROR or
+    /// FAILED and the timeout throw (FAILED_PRECONDITION, TIMEOUT).
+    public func waitUntilReady(_ id: String, timeout: Double, interval: Double) async throws -> Gateway {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(timeout)
+        var delay = min(0.5, interval)
+        while true {
+            let g = try await get(id)
+            switch g.status.status {
+            case .ready: return g
+            case .error, .failed:
+                let reason = g.status.conditions.first { $0.status?.rawValue == "False" }?.message ?? ""
+                throw APIError(code: "FAILED_PRECONDITION",
+                               message: "gateway \(id) is \(g.status.status.rawValue)\(reason.isEmpty ? "" : ": \(reason)")")
+            default:
+                if clock.now + .seconds(delay) > deadline {
+                    throw APIError(code: "TIMEOUT", message: "gateway \(id) was not READY within \(timeout) s (last status \(g.status.status.rawValue))")
+                }
+                try await Self.pause(delay, "waiting for gateway \(id)")
+                delay = min(interval, delay * 2)
+            }
+        }
+    }
+
+    /// Polls get until the gateway is gone (404), as a delete is only done then.
+    public func waitUntilGone(_ id: String, timeout: Double, interval: Double) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(timeout)
+        var delay = min(0.5, interval)
+        while true {
+            do { _ = try await get(id) } catch let error as APIError where error.code == "NOT_FOUND" { return }
+            if clock.now + .seconds(delay) > deadline {
+                throw APIError(code: "TIMEOUT", message: "gateway \(id) was still there \(timeout) s after its delete")
+            }
+            try await Self.pause(delay, "waiting for gateway \(id) to go")
+            delay = min(interval, delay * 2)
+        }
+    }
+
+    /// Sends a PATCH with a prepared body (only the fields that change).
+    public func patch(_ id: String, body: Data) async throws -> Gateway {
+        try await call(.PATCH, "\(Self.path)/\(escape(id))", body: body, as: GatewayEnvelope.self).gateway
+    }
+
+    private static func pause(_ seconds: Double, _ what: String) async throws {
+        do { try await Task.sleep(for: .seconds(seconds)) } catch {
+            throw APIError(code: "CANCELLED", message: "\(what) was cancelled")
+        }
+    }
+
     private func escape(_ id: String) -> String {
         id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? id
     }

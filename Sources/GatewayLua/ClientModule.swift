@@ -2,6 +2,7 @@ import CLua
 import Foundation
 import GatewayKit
 import LuaHost
+import Synchronization
 
 /// What the host (the command line) decides for clients: the endpoint and token
 /// from flags and environment, or an in-process emulator's.
@@ -12,6 +13,16 @@ public struct GatewaySettings: Sendable {
     public var tokenSource: String
     public var maxAttempts: Int
     public var timeout: Duration
+    /// `--dry-run`: apply plans and prints, and changes nothing.
+    public var dryRun = false
+    /// `--json`: apply writes JSON Lines events on stdout.
+    public var jsonEvents = false
+    /// `--journal FILE`: the journal apply uses when its options name none.
+    public var journalPath: String?
+    /// Draw a progress bar on stderr (it is a terminal).
+    public var progress = false
+    /// What apply runs did, for the process's exit status.
+    public let report = RunReport()
 
     public init(endpoint: String = ClientConfiguration.defaultEndpoint, token: String? = nil,
                 tokenSource: String = "COREWEAVE_API_TOKEN", maxAttempts: Int = 5, timeout: Duration = .seconds(30)) {
@@ -23,20 +34,54 @@ public struct GatewaySettings: Sendable {
     }
 }
 
+/// Failures across every apply of a run, so a script that ends normally
+/// still exits 2 (or 69/77 when every failure is of that kind).
+public final class RunReport: Sendable {
+    private let state = Mutex<(failed: Int, succeeded: Int, codes: Set<String>)>((0, 0, []))
+
+    public init() {}
+
+    func add(failed: Int, succeeded: Int, codes: Set<String>) {
+        state.withLock {
+            $0.failed += failed
+            $0.succeeded += succeeded
+            $0.codes.formUnion(codes)
+        }
+    }
+
+    public var failedItems: Int { state.withLock { $0.failed } }
+
+    /// nil when nothing failed; else DESIGN.md's status for the failures.
+    public var exitStatus: Int32? {
+        state.withLock { s -> Int32? in
+            guard s.failed > 0 else { return nil }
+            if !s.codes.isEmpty, s.codes.isSubset(of: ["UNAUTHENTICATED", "PERMISSION_DENIED"]) { return 77 }
+            if s.succeeded == 0, !s.codes.isEmpty, s.codes.isSubset(of: ["UNAVAILABLE", "TRANSPORT", "DEADLINE_EXCEEDED"]) { return 69 }
+            return 2
+        }
+    }
+}
+
 /// A client as Lua holds it.
 final class LuaGatewayClient: Sendable {
     let client: GatewayClient
-    init(_ client: GatewayClient) { self.client = client }
+    let settings: GatewaySettings
+    init(_ client: GatewayClient, settings: GatewaySettings) {
+        self.client = client
+        self.settings = settings
+    }
 }
 
 /// An API failure raised into Lua: `{code =, http_status =, message =, details =}`
 /// whose tostring is one readable line with the script position.
 struct LuaAPIError: LuaErrorValue {
     let error: APIError
+    /// Prefix `text` with the script position (not for errors kept in result tables).
+    var positioned = true
 
     func pushErrorValue(in call: LuaCall) {
         let L = call.L
-        let position = call.callerPosition
+        let position = positioned ? call.callerPosition : ""
         lua_createtable(L, 0, 5)
         LuaSpecs.setField(L, "code", error.code)
         if let status = error.httpStatus {
@@ -142,9 +187,11 @@ enum ClientModule {
             }
             let client = c.client
             let (t, i) = (timeout, interval)
-            pushGateway(try run(call) { try await waitUntilReady(client, id: id, timeout: t, interval: i) }, call)
+            pushGateway(try run(call) { try await client.waitUntilReady(id, timeout: t, interval: i) }, call)
             return 1
         }
+        .method("plan", PlanApply.plan)
+        .method("apply", PlanApply.apply)
         .meta("__tostring") { c, call in
             call.push("gateway.client(\(c.client.configuration.endpoint))")
             return 1
@@ -181,7 +228,7 @@ enum ClientModule {
             do {
                 let client = try GatewayClient(configuration: ClientConfiguration(
                     endpoint: endpoint, token: token, timeout: timeout, maxAttempts: attempts))
-                luaClass.push(LuaGatewayClient(client), in: call)
+                luaClass.push(LuaGatewayClient(client, settings: settings), in: call)
                 return 1
             } catch let error as APIError {
                 throw LuaAPIError(error: error)
@@ -206,28 +253,6 @@ enum ClientModule {
         let result = SpecValidator.validate(LuaSpecs.document(at: index, in: call.L))
         guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
         return spec
-    }
-
-    static func waitUntilReady(_ client: GatewayClient, id: String, timeout: Double, interval: Double) async throws -> Gateway {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(timeout)
-        var delay = min(0.5, interval)
-        while true {
-            let g = try await client.get(id)
-            switch g.status.status {
-            case .ready: return g
-            case .error, .failed:
-                let reason = g.status.conditions.first { $0.status?.rawValue == "False" }?.message ?? ""
-                throw APIError(code: "FAILED_PRECONDITION",
-                               message: "gateway \(id) is \(g.status.status.rawValue)\(reason.isEmpty ? "" : ": \(reason)")")
-            default:
-                if clock.now + .seconds(delay) > deadline {
-                    throw APIError(code: "TIMEOUT", message: "gateway \(id) was not READY within \(timeout) s (last status \(g.status.status.rawValue))")
-                }
-                try await Task.sleep(for: .seconds(delay))
-                delay = min(interval, delay * 2)
-            }
-        }
     }
 
     /// `{spec = <spec table>, status = {status =, endpoints =, conditions =, createdAt =, updatedAt =}}`

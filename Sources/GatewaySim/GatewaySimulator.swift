@@ -74,10 +74,15 @@ public final class GatewaySimulator: Sendable {
         router.patch("\(Self.base)/:id") { request, context in
             try await self.handle(request, context, "update") {
                 let id = try context.parameters.require("id")
-                switch try await self.spec(from: request) {
-                case .failure(let failure): return failure.response
-                case .success(let spec):
-                    return try self.json(GatewayEnvelope(gateway: try await self.store.update(id, with: spec, now: Date())))
+                let buffer = try await request.body.collect(upTo: 1 << 20)
+                guard case .object(let patch)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) else {
+                    return self.status(.badRequest, code: 3, "the request body is not a JSON object")
+                }
+                do {
+                    let updated = try await self.store.update(id, now: Date()) { current in try self.merge(patch, into: current) }
+                    return try self.json(GatewayEnvelope(gateway: updated))
+                } catch let failure as ResponseFailure {
+                    return failure.response
                 }
             }
         }
@@ -156,6 +161,39 @@ public final class GatewaySimulator: Sendable {
                 "invalid gateway: " + result.errors.map(\.description).joined(separator: "; "), violations: violations)))
         }
         return .success(spec)
+    }
+
+    /// PATCH semantics: the fields sent replace the gateway's; sending an auth
+    /// (or a routing) replaces the one it had. The result must still be valid.
+    /// The name is replace-only, as in CoreWeave's Terraform provider.
+    private func merge(_ patch: [String: JSONValue], into current: GatewaySpec) throws -> GatewaySpec {
+        var stored = current
+        stored.id = nil
+        stored.organizationId = nil
+        guard case .object(var merged) = try WireJSON.decode(JSONValue.self, from: WireJSON.encode(stored)) else {
+            throw ResponseFailure(status(.internalServerError, code: 13, "internal error: stored gateway is not an object"))
+        }
+        if case .string(let name)? = patch["name"], name != current.name {
+            throw ResponseFailure(status(.badRequest, code: 3, "name cannot be changed; create a new gateway instead",
+                                         violations: [FieldViolation(field: "name", description: "name is immutable")]))
+        }
+        if let id = patch["id"], id != .string(current.id ?? ""), id != .null {
+            throw ResponseFailure(status(.badRequest, code: 3, "id cannot be changed",
+                                         violations: [FieldViolation(field: "id", description: "id is immutable")]))
+        }
+        let auths = ["coreWeaveAuth", "weightsAndBiasesAuth"]
+        let routings = ["bodyBasedRouting", "headerBasedRouting", "pathBasedRouting"]
+        for group in [auths, routings] where group.contains(where: { patch[$0] != nil }) {
+            for key in group { merged[key] = nil }
+        }
+        for (key, value) in patch where key != "id" { merged[key] = value }
+        let result = SpecValidator.validate(.object(merged), context: ValidationContext(zones: configuration.zones))
+        guard let spec = result.spec else {
+            let violations = result.errors.map { FieldViolation(field: $0.path, description: $0.message) }
+            throw ResponseFailure(status(.badRequest, code: 3,
+                "invalid gateway: " + result.errors.map(\.description).joined(separator: "; "), violations: violations))
+        }
+        return spec
     }
 
     struct ResponseFailure: Error { let response: Response; init(_ r: Response) { response = r } }

@@ -104,9 +104,9 @@ actor SimStore {
             .map { render($0, now: now) }
     }
 
-    func update(_ id: String, with spec: GatewaySpec, now: Date) throws -> Gateway {
+    func update(_ id: String, now: Date, merge: @Sendable (GatewaySpec) throws -> GatewaySpec) throws -> Gateway {
         guard var g = gateways[id.lowercased()] else { throw Failure.notFound(id) }
-        var next = spec
+        var next = try merge(g.spec)
         next.id = g.spec.id
         next.organizationId = g.spec.organizationId
         next.name = g.spec.name  // name is replace-only

@@ -24,6 +24,9 @@ public final class LuaInterruption: Sendable {
         if raw != 0, let L = OpaquePointer(bitPattern: raw) { gwlua_interrupt(L) }
     }
 
+    /// `request(reason:)` for a `--timeout` (others: 1 SIGINT, 3 SIGTERM).
+    public static let timeoutReason = 2
+
     public var isRequested: Bool { requested.load(ordering: .acquiring) }
     public var reason: Int { reasonCode.load(ordering: .relaxed) }
 
@@ -104,9 +107,15 @@ extension LuaState {
     /// handed to `onEvent` here, on the Lua thread, as they arrive. An
     /// interruption cancels the task and throws `LuaError.interrupted` once the
     /// task has finished.
+    ///
+    /// `onInterruption`, when given, is asked first on a signal's interruption
+    /// (not a timeout's): returning true lets the operation drain (it was told
+    /// to stop launching work) instead of being cancelled; the wait then
+    /// returns normally and the caller sees `interruption.isRequested`.
     public func wait<T: Sendable, Event: Sendable>(
         for operation: @escaping @Sendable (LuaEventSink<Event>) async throws -> T,
-        onEvent: (Event) throws -> Void
+        onEvent: (Event) throws -> Void,
+        onInterruption: (() -> Bool)? = nil
     ) throws -> T {
         let mailbox = LuaMailbox<Event>()
         let slot = ResultSlot<T>()
@@ -117,6 +126,7 @@ extension LuaState {
             mailbox.finish()
         }
         var cancelled = false
+        var draining = false
         var handlerError: Error?
         while true {
             let (events, finished) = mailbox.take(waitingUpTo: 20)
@@ -127,14 +137,18 @@ extension LuaState {
                 }
             }
             if finished { break }
-            if !cancelled && interruption.isRequested {
-                cancelled = true
-                task.cancel()
+            if !cancelled && !draining && interruption.isRequested {
+                if interruption.reason != LuaInterruption.timeoutReason, let onInterruption, onInterruption() {
+                    draining = true
+                } else {
+                    cancelled = true
+                    task.cancel()
+                }
             }
         }
         if let handlerError { throw handlerError }
         if cancelled {
-            throw LuaError.interrupted(interruption.reason == 2 ? "timeout reached" : "interrupted!")
+            throw LuaError.interrupted(interruption.reason == LuaInterruption.timeoutReason ? "timeout reached" : "interrupted!")
         }
         switch slot.result {
         case .success(let value): return value

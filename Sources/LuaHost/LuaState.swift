@@ -207,6 +207,14 @@ public final class LuaState {
         return status
     }
 
+    /// Calls the function below its `nargs` arguments under protection (the
+    /// memory cap enforced); a Lua error comes back as a Swift error that
+    /// re-raises as the same value.
+    public func call(arguments nargs: Int32, results: Int32) throws {
+        let status = gwlua_pcall(L, nargs, results, 0)
+        if status != LUA_OK { throw takeError(status: status) }
+    }
+
     /// Pops the error value left by a failed protected call into a Swift error.
     func takeError(status: Int32) -> Error {
         if status == LUA_ERRMEM { 

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CLua
+import GatewayKit
 import GatewayLua
 import LuaHost
 import REPL
@@ -27,16 +29,33 @@ func prepareState(_ state: LuaState, settings: GatewaySettings) throws {
 }
 
 /// Runs lua(1)-style words with gwlua's options applied; returns the exit status.
-func runLua(options: HostOptions, arguments: [String], scriptStart: Int) throws -> Int32 {
+func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interactive: Bool = false) throws -> Int32 {
     let environment = LuaVersion.environment()
+    // Held until the process ends (the kernel releases it even on SIGKILL).
+    var lock: RunLock?
+    if let path = options.lock {
+        do { lock = try RunLock(path: path, wait: options.lockWait ?? 0) } catch {
+            fputs("gwlua: \(error)\(options.lockWait.map { " (waited \($0) s)" } ?? ""); exiting\n", gwlua_stderr())
+            if options.json {
+                let code = { if case .held = error { return "LOCKED" } else { return "CONFIG" } }()
+                print(JSONValue.object(["event": .string("error"), "code": .string(code),
+                                        "message": .string(String(describing: error))]).compactText)
+            }
+            if case .held = error { return 75 }
+            return 78
+        }
+    }
+    defer { withExtendedLifetime(lock) {} }
     let (settings, server) = try options.settings(environment: environment)
     var runner = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: environment)
     runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
     runner.prepare = { try prepareState($0, settings: settings) }
     runner.interactive = { REPL(state: $0).run() }
     runner.exitStatusForErrorCode = exitStatus(forErrorCode:)
-    let status = runner.run()
+    var status = runner.run()
     if let server { _ = blockingRun { await server.stop() } }
+    // A script that ended normally after an apply with failed items says so.
+    if status == 0, !interactive, let failed = settings.report.exitStatus { status = failed }
     return status
 }
 
@@ -78,6 +97,6 @@ struct Repl: ParsableCommand {
     @OptionGroup var host: HostOptions
 
     func run() throws {
-        throw ExitCode(try runLua(options: host, arguments: ["gwlua", "-i"], scriptStart: 1))
+        throw ExitCode(try runLua(options: host, arguments: ["gwlua", "-i"], scriptStart: 1, interactive: true))
     }
 }

@@ -4,6 +4,9 @@ import GatewayKit
 import GatewayLua
 import GatewaySim
 import LuaHost
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// gwlua's own options for `run` and `repl` (long options before lua(1)'s).
 struct HostOptions: ParsableArguments {
@@ -19,9 +22,24 @@ struct HostOptions: ParsableArguments {
     @Option(help: "With --local: the emulator's state file (default $XDG_STATE_HOME/gwlua/local-state.json).")
     var state: String?
 
+    @Flag(name: .customLong("dry-run"), help: "apply prints its plan and changes nothing.")
+    var dryRun = false
+
+    @Flag(help: "apply writes JSON Lines events on stdout (human logs stay on stderr).")
+    var json = false
+
+    @Option(help: "The journal apply records intents and outcomes in (resume a killed run with the same one).")
+    var journal: String?
+
+    @Option(help: "Refuse to start (exit 75) while another run holds this lock file.")
+    var lock: String?
+
+    @Option(name: .customLong("lock-wait"), help: "With --lock: wait up to this many seconds for the lock.")
+    var lockWait: Double?
+
     /// Splits `words` into gwlua's leading long options and lua(1)'s words.
     static func split(_ words: [String]) -> (host: [String], lua: [String]) {
-        let valued: Set<String> = ["--endpoint", "--token-env", "--state"]
+        let valued: Set<String> = ["--endpoint", "--token-env", "--state", "--journal", "--lock", "--lock-wait"]
         var i = 0
         var host: [String] = []
         while i < words.count, words[i].hasPrefix("--"), words[i].count > 2 {
@@ -37,6 +55,15 @@ struct HostOptions: ParsableArguments {
 
     /// The settings clients get, starting the emulator when --local.
     func settings(environment: [String: String]) throws -> (GatewaySettings, SimServer?) {
+        var (settings, server) = try connection(environment: environment)
+        settings.dryRun = dryRun
+        settings.jsonEvents = json
+        settings.journalPath = journal
+        settings.progress = isatty(STDERR_FILENO) == 1
+        return (settings, server)
+    }
+
+    private func connection(environment: [String: String]) throws -> (GatewaySettings, SimServer?) {
         let variable = tokenEnv ?? "COREWEAVE_API_TOKEN"
         if local {
             let path = state ?? HostOptions.defaultStatePath(environment)
@@ -68,7 +95,7 @@ final class StartedServer: @unchecked Sendable {
 /// DESIGN.md's exit codes for uncaught structured errors.
 func exitStatus(forErrorCode code: String) -> Int32? {
     switch code {
-    case "VALIDATION", "INVALID_ARGUMENT": return 65
+    case "VALIDATION", "INVALID_ARGUMENT", "JOURNAL": return 65
     case "UNAVAILABLE", "TRANSPORT", "DEADLINE_EXCEEDED", "INTERNAL": return 69
     case "RESOURCE_EXHAUSTED": return 75
     case "UNAUTHENTICATED", "PERMISSION_DENIED": return 77
