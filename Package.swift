@@ -63,6 +63,6 @@ let package = Package(
             dependencies: ["GatewaySim", "GatewayKit", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(name: "GatewayLuaTests", dependencies: ["GatewayLua", "LuaHost", "CLua"]),
-        .testTarget(name: "gwluaTests", dependencies: ["gwlua"]),
+        .testTarget(name: "gwluaTests", dependencies: ["gwlua", "GatewayKit"]),
     ]
 )

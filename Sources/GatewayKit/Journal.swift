@@ -57,7 +57,8 @@ public final class Journal: @unchecked Sendable {
     private var pending: [(Data, CheckedContinuation<Void, Error>)] = []
     private var closed = false
     private var failure: String?
-    private var writer: Thread?
+    /// Whether the writer thread runs; it starts on demand and ends when idle.
+    private var writing = false
 
     /// Opens (or creates) the journal, reading what earlier runs wrote. A
     /// corrupt last line (a torn write) is cut off; corruption anywhere else
@@ -114,10 +115,6 @@ public final class Journal: @unchecked Sendable {
         tornLinesDropped = dropped
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
-        let thread = Thread { [unowned self] in self.writeLoop() }
-        thread.name = "gwlua-journal"
-        writer = thread
-        thread.start()
     }
 
     deinit {
@@ -153,36 +150,39 @@ public final class Journal: @unchecked Sendable {
                 return
             }
             pending.append((line, continuation))
-            pthread_cond_signal(&condition)
+            let start = !writing
+            writing = true
             pthread_mutex_unlock(&mutex)
+            if start {
+                // The thread keeps the journal alive until the queue is empty.
+                let thread = Thread { self.writeLoop() }
+                thread.name = "gwlua-journal"
+                thread.start()
+            }
         }
     }
 
-    /// Finishes pending writes and stops the writer thread.
+    /// Waits for pending writes; later appends fail.
     public func close() {
         pthread_mutex_lock(&mutex)
         closed = true
-        pthread_cond_signal(&condition)
+        while writing { pthread_cond_wait(&condition, &mutex) }
         pthread_mutex_unlock(&mutex)
-        while true {
-            pthread_mutex_lock(&mutex)
-            let done = writer == nil
-            pthread_mutex_unlock(&mutex)
-            if done { return }
-            usleep(1000)
-        }
     }
 
+    /// Writes what is queued, one write and one fsync per batch, until the queue is empty.
     private func writeLoop() {
         while true {
             pthread_mutex_lock(&mutex)
-            while pending.isEmpty && !closed { pthread_cond_wait(&condition, &mutex) }
             let batch = pending
             pending.removeAll(keepingCapacity: true)
-            let stop = closed && batch.isEmpty
-            if stop { writer = nil }
+            if batch.isEmpty {
+                writing = false
+                pthread_cond_broadcast(&condition)
+                pthread_mutex_unlock(&mutex)
+                return
+            }
             pthread_mutex_unlock(&mutex)
-            if stop { return }
             var bytes = Data()
             for (line, _) in batch { bytes.append(line) }
             let error = writeDurably(bytes)

@@ -41,7 +41,7 @@ public final class RunReport: Sendable {
 
     public init() {}
 
-    func add(failed: Int, succeeded: Int, codes: Set<String>) {
+    public func add(failed: Int, succeeded: Int, codes: Set<String>) {
         state.withLock {
             $0.failed += failed
             $0.succeeded += succeeded

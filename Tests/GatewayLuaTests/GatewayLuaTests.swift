@@ -186,3 +186,23 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
             """) == #"{"coreWeaveAuth":{},"name":"a","pathBasedRouting":{},"zones":["Z"]}"#)
     }
 }
+
+@Suite struct RunReportTests {
+    @Test func exitStatusFollowsTheFailures() {
+        let none = RunReport()
+        none.add(failed: 0, succeeded: 3, codes: [])
+        #expect(none.exitStatus == nil)
+        let mixed = RunReport()
+        mixed.add(failed: 2, succeeded: 3, codes: ["UNAVAILABLE"])
+        #expect(mixed.exitStatus == 2)
+        let down = RunReport()
+        down.add(failed: 4, succeeded: 0, codes: ["UNAVAILABLE", "TRANSPORT"])
+        #expect(down.exitStatus == 69)
+        let denied = RunReport()
+        denied.add(failed: 4, succeeded: 1, codes: ["PERMISSION_DENIED"])
+        #expect(denied.exitStatus == 77)
+        let varied = RunReport()
+        varied.add(failed: 2, succeeded: 0, codes: ["UNAVAILABLE", "INVALID_ARGUMENT"])
+        #expect(varied.exitStatus == 2)
+    }
+}

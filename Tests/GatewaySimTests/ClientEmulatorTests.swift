@@ -64,6 +64,31 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
         }
     }
 
+    /// PATCH sends only what changes: the rest is kept, a new routing replaces
+    /// the old one, the W&B apiKey stays stored, and the name cannot change.
+    @Test func patchMergesOnlyTheFieldsSent() async throws {
+        try await withEmulator { client, _ in
+            var start = spec("merge", zone: "US-EAST-04A")
+            start.endpointConfiguration = .init(additionalDns: ["m.example.com"])
+            let id = try #require(try await client.create(start).spec.id)
+            let zones = try await client.patch(id, body: Data(#"{"zones":["US-WEST-04A"]}"#.utf8))
+            #expect(zones.spec.zones == ["US-WEST-04A"])
+            #expect(zones.spec.endpointConfiguration?.additionalDns == ["m.example.com"])
+            #expect(zones.spec.bodyBasedRouting != nil)
+            let routed = try await client.patch(id, body: Data(#"{"pathBasedRouting":{}}"#.utf8))
+            #expect(routed.spec.routingKind == "pathBasedRouting")
+            #expect(routed.spec.bodyBasedRouting == nil)
+            let renamed = await #expect(throws: APIError.self) {
+                try await client.patch(id, body: Data(#"{"name":"other"}"#.utf8))
+            }
+            #expect(renamed?.code == "INVALID_ARGUMENT")
+            let invalid = await #expect(throws: APIError.self) {
+                try await client.patch(id, body: Data(#"{"zones":"US-EAST-04A"}"#.utf8))
+            }
+            #expect(invalid?.httpStatus == 400)
+        }
+    }
+
     @Test func errorCodes() async throws {
         try await withEmulator(.init(token: "right")) { client, server in
             // Wrong token: 403 PERMISSION_DENIED, not retried.

@@ -65,6 +65,30 @@ func scratch(_ files: [String: String]) throws -> URL {
     return dir
 }
 
+/// Starts `gwlua sim` on a free port; returns the process and its endpoint.
+func startSim(_ extra: [String]) throws -> (Process, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: gwluaPath)
+    process.arguments = ["sim", "--port", "0"] + extra
+    let err = Pipe()
+    process.standardError = err
+    process.standardOutput = Pipe()
+    try process.run()
+    var line = Data()
+    while !line.contains(10) {
+        let chunk = err.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        line.append(chunk)
+    }
+    let text = String(decoding: line, as: UTF8.self)
+    guard let range = text.range(of: "http://") else {
+        kill(process.processIdentifier, SIGKILL)
+        throw CocoaError(.fileReadUnknown)
+    }
+    let endpoint = String(text[range.lowerBound...].prefix { $0 != " " && $0 != "\n" })
+    return (process, endpoint)
+}
+
 @Suite struct RunnerTests {
     @Test func argTableAsLuaBuildsIt() throws {
         let dir = try scratch(["show.lua": "for i = -4, #arg do io.write(i, '=', tostring(arg[i]), ' ') end print('|', ...)"])
@@ -389,30 +413,6 @@ func scratch(_ files: [String: String]) throws -> URL {
 }
 
 @Suite struct SimCommandTests {
-    /// Starts `gwlua sim` on a free port; returns the process and its endpoint.
-    func startSim(_ extra: [String]) throws -> (Process, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: gwluaPath)
-        process.arguments = ["sim", "--port", "0"] + extra
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = Pipe()
-        try process.run()
-        var line = Data()
-        while !line.contains(10) {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "http://") else {
-            kill(process.processIdentifier, SIGKILL)
-            throw CocoaError(.fileReadUnknown)
-        }
-        let endpoint = String(text[range.lowerBound...].prefix { $0 != " " && $0 != "\n" })
-        return (process, endpoint)
-    }
-
     @Test func simServesAndStopsOnSIGTERM() throws {
         let (sim, endpoint) = try startSim(["--token", "sim-token"])
         defer { if sim.isRunning { kill(sim.processIdentifier, SIGKILL) } }
