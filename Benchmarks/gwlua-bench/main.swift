@@ -241,6 +241,77 @@ func benchClient(gwlua: String, seconds: Int) async throws {
     }
 }
 
+/// The Lua side of `bench apply`: N specs through one c:apply, then the
+/// apply's own duration and the process's peak RSS (VmHWM).
+let applyScript = """
+local n, journal = tonumber(arg[1]), arg[2]
+local specs = {}
+for i = 1, n do
+  specs[i] = {name = ("bench-%06d"):format(i), zones = {"US-EAST-04A"}, coreWeaveAuth = {},
+              bodyBasedRouting = {apiType = "API_TYPE_OPENAI"},
+              endpointConfiguration = {additionalDns = {("b%d.example.com"):format(i)}}}
+end
+local r = gateway.client():apply(specs, {concurrency = 32, journal = journal ~= "" and journal or nil})
+assert(r.created == n and r.failed == 0, ("created %d, failed %d"):format(r.created, r.failed))
+local hwm
+for line in io.lines("/proc/self/status") do hwm = hwm or line:match("^VmHWM:%s*(%d+)") end
+print(r.duration, hwm)
+"""
+
+/// One `gwlua run` of the apply script against a fresh emulator: (end-to-end seconds, apply seconds, peak RSS KiB).
+func applyRun(gwlua: String, count: Int, journal: Bool) throws -> (Double, Double, Double) {
+    let (sim, endpoint) = try startSim(gwlua)
+    defer { sim.terminate(); sim.waitUntilExit() }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gwlua-bench-apply-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let script = dir.appendingPathComponent("apply.lua")
+    try applyScript.write(to: script, atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: gwlua)
+    process.arguments = ["run", "--endpoint", endpoint, script.path, "\(count)", journal ? dir.appendingPathComponent("run.journal").path : ""]
+    var env = ProcessInfo.processInfo.environment
+    env["COREWEAVE_API_TOKEN"] = "bench"
+    process.environment = env
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    let start = now()
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let wall = now() - start
+    let fields = text.split(whereSeparator: { $0 == "\t" || $0 == "\n" }).compactMap { Double($0) }
+    guard process.terminationStatus == 0, fields.count == 2 else {
+        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "apply run failed (status \(process.terminationStatus)): \(text)"])
+    }
+    return (wall, fields[0], fields[1])
+}
+
+func benchApply(gwlua: String, quick: Bool) throws {
+    let full = quick ? 2_000 : 10_000
+    print("apply: gateways created through c:apply (concurrency 32) against `gwlua sim` (no faults, ready at once)")
+    for journal in [false, true] {
+        let (wall, apply, rss) = try applyRun(gwlua: gwlua, count: full, journal: journal)
+        print(String(format: "  %6d specs%@: %6.0f gateways/s end to end (%.2f s: start, build, validate, plan, apply)"
+                     + " - %6.0f/s in the apply phase; peak RSS %5.1f MiB",
+                     full, journal ? ", fsynced journal" : "                 ", Double(full) / wall, wall, Double(full) / apply,
+                     rss / 1024))
+    }
+    print("  targets: >= 3,000 gateways/s, < 150 MiB peak RSS")
+    print("  memory against the number of specs (no journal):")
+    var points: [(Int, Double)] = []
+    for count in quick ? [500, 1_000, 2_000] : [2_500, 5_000, 10_000, 20_000] {
+        let (_, _, rss) = try applyRun(gwlua: gwlua, count: count, journal: false)
+        points.append((count, rss / 1024))
+        print(String(format: "    %6d specs: peak RSS %6.1f MiB", count, rss / 1024))
+    }
+    if let first = points.first, let last = points.last, last.0 > first.0 {
+        let slope = (last.1 - first.1) / Double(last.0 - first.0) * 1000
+        print(String(format: "    growth: %.2f MiB per 1,000 specs (%.1f KiB per spec) from %d to %d specs", slope, slope, first.0, last.0))
+    }
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 let which = args.first ?? "all"
 let quick = args.contains("--quick")
@@ -259,6 +330,11 @@ case "client":
         semaphore.signal()
     }
     semaphore.wait()
+case "apply":
+    do { try benchApply(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", quick: quick) } catch {
+        print("apply: \(error)")
+        exit(1)
+    }
 case "startup":
     benchStartup(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", runs: quick ? 20 : 200)
 default:

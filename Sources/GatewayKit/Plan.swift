@@ -113,13 +113,16 @@ public enum Planner {
                                   desired: spec, existing: current, changes: changes))
         }
         if prune {
+            var deletes: [PlanItem] = []
             var matched = Set<String>()
             for g in existing where g.status.status != .deleting {
                 // A second gateway with a desired name is not the one the spec manages: it goes too.
                 let isMatch = named.contains(g.spec.name) && !matched.contains(g.spec.name) && byName[g.spec.name]?.spec.id == g.spec.id
                 if isMatch { matched.insert(g.spec.name); continue }
-                items.append(PlanItem(action: .delete, name: g.spec.name, position: nil, desired: nil, existing: g, changes: []))
+                deletes.append(PlanItem(action: .delete, name: g.spec.name, position: nil, desired: nil, existing: g, changes: []))
             }
+            // By name, so a plan reads the same however the server orders its list.
+            items += deletes.sorted { ($0.name, $0.id ?? "") < ($1.name, $1.id ?? "") }
         }
         return Plan(items: items)
     }

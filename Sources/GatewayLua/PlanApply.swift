@@ -8,27 +8,44 @@ import Glibc
 
 /// `c:plan(specs [, {prune =}])` and `c:apply(specs [, opts])`.
 enum PlanApply {
-    static let applyOptions = ["concurrency", "dry_run", "fail_fast", "journal", "on_result", "prune", "wait",
+    static let applyOptions = ["concurrency", "dry_run", "fail_fast", "journal", "on_result", "prefix", "prune", "wait",
                                "wait_interval", "wait_timeout"]
 
     // MARK: c:plan
 
     static func plan(_ c: LuaGatewayClient, _ call: LuaCall) throws -> Int32 {
         var prune = false
+        var prefix: String?
         if call.count >= 3, call.type(at: 3) != .nil {
             try call.checkTable(3)
-            try rejectUnknownOptions(call, 3, known: ["prune"], function: "plan")
+            try rejectUnknownOptions(call, 3, known: ["prefix", "prune"], function: "plan")
             call.pushRawField(3, "prune")
             prune = lua_toboolean(call.L, -1) != 0
             gwlua_pop(call.L, 1)
+            prefix = try prefixOption(call)
         }
-        let plan = try makePlan(c, call, prune: prune)
+        let plan = try makePlan(c, call, prune: prune, prefix: prefix)
         pushPlan(plan, call)
         return 1
     }
 
-    /// Validates every spec (with the server's zone list), then plans against what exists.
-    static func makePlan(_ c: LuaGatewayClient, _ call: LuaCall, prune: Bool) throws -> Plan {
+    /// `prefix = "team-"` from the options table at 3.
+    static func prefixOption(_ call: LuaCall) throws -> String? {
+        defer { gwlua_pop(call.L, 1) }
+        switch call.pushRawField(3, "prefix") {
+        case LUA_TNIL: return nil
+        case LUA_TSTRING:
+            let prefix = LuaCall.string(at: -1, in: call.L)
+            if prefix.isEmpty { throw call.argumentError(3, "prefix must not be empty") }
+            return prefix
+        default: throw call.argumentError(3, "prefix must be a string")
+        }
+    }
+
+    /// Validates every spec (with the server's zone list), then plans against
+    /// what exists. With a prefix, only gateways whose names start with it are
+    /// considered (matched or pruned), and every spec's name must carry it.
+    static func makePlan(_ c: LuaGatewayClient, _ call: LuaCall, prune: Bool, prefix: String?) throws -> Plan {
         let documents = try readDocuments(call, 2)
         let client = c.client
         let (zones, existing) = try ClientModule.run(call) {
@@ -36,8 +53,9 @@ enum PlanApply {
             async let gateways = client.list()
             return try await (parameters.zones, gateways)
         }
-        let specs = try validate(documents, zones: zones)
-        return Planner.plan(desired: specs, existing: existing, prune: prune)
+        let specs = try validate(documents, zones: zones, prefix: prefix)
+        let scoped = prefix.map { p in existing.filter { $0.spec.name.hasPrefix(p) } } ?? existing
+        return Planner.plan(desired: specs, existing: scoped, prune: prune)
     }
 
     /// The list at `index` as untyped documents (read raw: no user code runs).
@@ -63,7 +81,7 @@ enum PlanApply {
 
     /// Every spec's issues under `[i].` (1-based), and duplicate names; throws
     /// the validation error when any is an error, so nothing is sent.
-    static func validate(_ documents: [JSONValue], zones: [String]) throws -> [GatewaySpec] {
+    static func validate(_ documents: [JSONValue], zones: [String], prefix: String? = nil) throws -> [GatewaySpec] {
         var specs: [GatewaySpec] = []
         specs.reserveCapacity(documents.count)
         var issues: [ValidationIssue] = []
@@ -77,6 +95,9 @@ enum PlanApply {
             for var issue in result.issues {
                 issue.path = issue.path.isEmpty ? "[\(i + 1)]" : "[\(i + 1)].\(issue.path)"
                 issues.append(issue)
+            }
+            if let prefix, case .string(let name)? = document["name"], !name.hasPrefix(prefix) {
+                issues.append(ValidationIssue(path: "[\(i + 1)].name", message: "'\(name)' does not start with the prefix '\(prefix)' this apply manages"))
             }
             if let spec = result.spec { specs.append(spec) }
         }
@@ -166,6 +187,7 @@ enum PlanApply {
     struct Options {
         var apply = ApplyOptions()
         var prune = false
+        var prefix: String?
         var dryRun = false
         var journal: String?
         var onResult: Int32?  // stack index of the callback
@@ -202,6 +224,7 @@ enum PlanApply {
         if let w = try flag("wait") { options.apply.wait = w }
         if let f = try flag("fail_fast") { options.apply.failFast = f }
         if let p = try flag("prune") { options.prune = p }
+        options.prefix = try prefixOption(call)
         if let d = try flag("dry_run") { options.dryRun = options.dryRun || d }
         if let t = try number("wait_timeout") { options.apply.waitTimeout = max(0, t) }
         if let i = try number("wait_interval") { options.apply.waitInterval = max(0.05, i) }
@@ -227,7 +250,7 @@ enum PlanApply {
     static func apply(_ c: LuaGatewayClient, _ call: LuaCall) throws -> Int32 {
         let settings = c.settings
         let options = try readOptions(call, settings: settings)
-        let plan = try makePlan(c, call, prune: options.prune)
+        let plan = try makePlan(c, call, prune: options.prune, prefix: options.prefix)
         let L = call.L
         try call.reserve(48)
         if options.dryRun { return try dryRun(plan, settings: settings, call) }

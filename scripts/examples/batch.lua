@@ -1,29 +1,34 @@
--- Create a small fleet of gateways, one per zone, wait until each is READY, and
--- print a summary. Safe to run again: gateways that already exist (by name) are
--- left alone.
+-- Create a small fleet of gateways, one per zone, through plan and apply:
+-- every spec is validated first (against the server's zone list), the plan is
+-- shown, what is missing is created four at a time, and each is waited on
+-- until READY. Safe to run again: the second run's plan has no changes.
 -- Run against the local emulator: gwlua run --local scripts/examples/batch.lua
--- Against the API:                COREWEAVE_API_TOKEN=… gwlua run scripts/examples/batch.lua
+-- Against the API:                COREWEAVE_API_TOKEN=… gwlua run --journal batch.journal scripts/examples/batch.lua
 
 local c = gateway.client()
 local zones = c:parameters().zones
 local wanted = {"US-EAST-04A", "US-WEST-04A", "US-CENTRAL-07A"}
 
-local existing = {}
-for _, g in ipairs(c:list()) do existing[g.spec.name] = g end
-
+local specs = {}
 for _, zone in ipairs(wanted) do
   local name = "demo-" .. zone:lower()
-  local g = existing[name]
-  if g then
-    print(("%-24s exists   %s"):format(name, g.status.status))
-  else
-    local spec = gateway.builder(name):zone(zone):coreweave_auth():body_routing()
-                   :additional_dns(name .. ".example.com"):build{zones = zones}
-    g = c:create(spec)
-    print(("%-24s created  %s  id %s"):format(name, g.status.status, g.spec.id))
-    g = c:wait(g.spec.id, {timeout = 60, interval = 1})
-    print(("%-24s ready    %s"):format(name, g.status.endpoints[1]))
-  end
+  specs[#specs + 1] = gateway.builder(name):zone(zone):coreweave_auth():body_routing()
+                        :additional_dns(name .. ".example.com"):build{zones = zones}
+end
+
+-- Only gateways named demo-… are this script's business.
+c:plan(specs, {prefix = "demo-"}):show()
+
+local r = c:apply(specs, {
+  prefix = "demo-", concurrency = 4, wait = true, wait_interval = 1,
+  on_result = function(item)  -- runs here, on the Lua thread, as each one finishes
+    print(("%-24s %-9s %s"):format(item.name, item.action,
+          item.ok and item.gateway.status.status or tostring(item.error)))
+  end,
+})
+print(("created %d, updated %d, unchanged %d, failed %d"):format(r.created, r.updated, r.unchanged, r.failed))
+for _, item in ipairs(r.items) do
+  if item.ok then print(("%-24s %s"):format(item.name, item.gateway.status.endpoints[1])) end
 end
 
 -- API errors are values with a code: a bad zone is refused by the server too.
