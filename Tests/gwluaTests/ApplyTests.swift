@@ -227,6 +227,40 @@ func lines(_ url: URL) -> Int {
         #expect(r.stderr.contains("UNAVAILABLE"))
     }
 
+    /// A W&B apiKey goes to the API and nowhere else: not the plan, the
+    /// journal, the JSON events, the item tables or an error.
+    @Test func theWandbKeyNeverLeavesTheRequest() throws {
+        let (sim, endpoint) = try startSim([])
+        defer { kill(sim.processIdentifier, SIGKILL); finish(sim) }
+        let key = "wandb-secret-\(UUID().uuidString)"
+        let dir = try scratch(["apply.lua": """
+            local key = os.getenv("WANDB_API_KEY")
+            local function specs(zone)
+              return {gateway.builder("w"):zone(zone):wandb_auth{apiKey = key, serverUrl = "https://api.wandb.ai"}
+                        :path_routing():build()}
+            end
+            local c = gateway.client()
+            local r = c:apply(specs("US-EAST-04A"), {journal = "run.journal"})
+            print(tostring(r.items[1].gateway.spec), json.encode(r.items[1].gateway))
+            c:plan(specs("US-WEST-04A")):show()
+            r = c:apply(specs("US-WEST-04A"), {journal = "run.journal"})
+            local ok, err = pcall(c.apply, c, {{name = "bad", zones = {"US-EAST-04A"}, pathBasedRouting = {},
+              weightsAndBiasesAuth = {apiKey = key}}})
+            print(ok, err)
+            """])
+        let env = ["COREWEAVE_API_TOKEN": "t", "WANDB_API_KEY": key]
+        let r = try gwlua(["run", "--json", "--endpoint", endpoint, "apply.lua"], environment: env, directory: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(#"zones: ["US-EAST-04A"] -> ["US-WEST-04A"]"#))
+        #expect(r.stdout.contains("serverUrl is required when apiKey is set"))
+        let dry = try gwlua(["run", "--dry-run", "--endpoint", endpoint, "apply.lua"], environment: env, directory: dir)
+        let journal = try String(contentsOf: dir.appendingPathComponent("run.journal"), encoding: .utf8)
+        for text in [r.stdout, r.stderr, dry.stdout, dry.stderr, journal] {
+            #expect(!text.contains(key))
+        }
+        #expect(journal.contains(#""action":"update""#))
+    }
+
     /// --dry-run prints the plan (+, ~ with old -> new, -) and changes nothing.
     @Test func dryRunPrintsThePlanAndChangesNothing() throws {
         let (sim, endpoint) = try startSim([])
