@@ -43,6 +43,8 @@ let package = Package(
         ),
         .target(name: "GatewayLua", dependencies: ["LuaHost", "GatewayKit", "CLua"]),
         .target(name: "REPL", dependencies: ["LuaHost", "CEditLine", "CLua"]),
+        // Runs a program on a real pseudo-terminal (REPL tests and the keystroke bench).
+        .target(name: "PseudoTerminal"),
         .executableTarget(
             name: "gwlua",
             dependencies: [
@@ -53,7 +55,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "gwlua-bench",
-            dependencies: ["LuaHost", "GatewayKit", "GatewayLua", "CLua"],
+            dependencies: ["LuaHost", "GatewayKit", "GatewayLua", "CLua", "PseudoTerminal"],
             path: "Benchmarks/gwlua-bench"
         ),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLua"]),
@@ -63,6 +65,6 @@ let package = Package(
             dependencies: ["GatewaySim", "GatewayKit", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(name: "GatewayLuaTests", dependencies: ["GatewayLua", "LuaHost", "CLua"]),
-        .testTarget(name: "gwluaTests", dependencies: ["gwlua", "GatewayKit"]),
+        .testTarget(name: "gwluaTests", dependencies: ["gwlua", "GatewayKit", "PseudoTerminal"]),
     ]
 )

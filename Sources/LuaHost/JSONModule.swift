@@ -107,7 +107,7 @@ public enum JSONModule {
 /// The length of the well-formed UTF-8 sequence starting at `i` (a lead byte of
 /// 0x80 or more), or nil when it is not one (RFC 3629: no overlongs, surrogates
 /// or values past U+10FFFF).
-func utf8SequenceLength(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
+public func utf8SequenceLength(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
     let b = bytes[i]
     let width: Int
     switch b {

@@ -50,7 +50,8 @@ func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interac
     var runner = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: environment)
     runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
     runner.prepare = { try prepareState($0, settings: settings) }
-    runner.interactive = { REPL(state: $0).run() }
+    let replOptions = REPLOptions.standard(environment: environment, secrets: [settings.token].compactMap { $0 })
+    runner.interactive = { REPL(state: $0, options: replOptions).run() }
     runner.exitStatusForErrorCode = exitStatus(forErrorCode:)
     var status = runner.run()
     if let server { _ = blockingRun { await server.stop() } }
@@ -97,6 +98,9 @@ struct Repl: ParsableCommand {
     @OptionGroup var host: HostOptions
 
     func run() throws {
-        throw ExitCode(try runLua(options: host, arguments: ["gwlua", "-i"], scriptStart: 1, interactive: true))
+        // As lua(1): a terminal gets the loop; piped stdin runs as a script.
+        let terminal = isatty(STDIN_FILENO) != 0
+        throw ExitCode(try runLua(options: host, arguments: terminal ? ["gwlua", "-i"] : ["gwlua"], scriptStart: 1,
+                                  interactive: terminal))
     }
 }
