@@ -5,6 +5,7 @@ import Foundation
 import GatewayKit
 import GatewayLua
 import LuaHost
+import PseudoTerminal
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -312,6 +313,41 @@ func benchApply(gwlua: String, quick: Bool) throws {
     }
 }
 
+/// Keystroke to echo at an idle `gwlua` prompt on a real pseudo-terminal:
+/// each key is typed once the previous echo arrived; then Ctrl-U clears the line.
+func benchREPL(gwlua: String, keys: Int) throws {
+    var env = ProcessInfo.processInfo.environment
+    env["TERM"] = "xterm"
+    env["NO_COLOR"] = "1"
+    let home = FileManager.default.temporaryDirectory.appendingPathComponent("gwlua-bench-repl-\(getpid())")
+    env["XDG_STATE_HOME"] = home.path
+    env["XDG_CONFIG_HOME"] = home.path
+    defer { try? FileManager.default.removeItem(at: home) }
+    let terminal = try PseudoTerminal(executable: gwlua, arguments: [], environment: env)
+    guard terminal.waitFor("> ") else { throw CocoaError(.fileReadUnknown) }
+    var samples: [Double] = []
+    let letters = Array("abcdefghij".utf8)
+    for i in 0..<keys {
+        let letter = letters[i % letters.count]
+        let start = now()
+        terminal.type(String(UnicodeScalar(letter)))
+        var echoed = false
+        while !echoed && now() - start < 2 {
+            echoed = terminal.read(waiting: 100, settle: 0).contains(letter)
+        }
+        samples.append(now() - start)
+        if i % 20 == 19 {
+            terminal.type("\u{15}")  // Ctrl-U: keep the line short
+            terminal.read(waiting: 50)
+        }
+    }
+    samples.sort()
+    let p99 = samples[min(samples.count - 1, samples.count * 99 / 100)]
+    print(String(format: "repl: keystroke to echo at an idle prompt (%d keys on a pseudo-terminal): median %.3f ms, p99 %.3f ms, max %.3f ms (target < 5 ms)",
+                 keys, median(samples) * 1000, p99 * 1000, (samples.last ?? 0) * 1000))
+    terminal.type("\u{04}")
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 let which = args.first ?? "all"
 let quick = args.contains("--quick")
@@ -330,6 +366,11 @@ case "client":
         semaphore.signal()
     }
     semaphore.wait()
+case "repl":
+    do { try benchREPL(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", keys: quick ? 100 : 500) } catch {
+        print("repl: \(error)")
+        exit(1)
+    }
 case "apply":
     do { try benchApply(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", quick: quick) } catch {
         print("apply: \(error)")

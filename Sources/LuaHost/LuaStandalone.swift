@@ -40,6 +40,8 @@ public struct LuaStandalone {
         public static let noInput: Int32 = 66
         public static let interrupted: Int32 = 130
         public static let terminated: Int32 = 143
+        /// A wall-clock limit (`--timeout`) stopped the script, as timeout(1) reports it.
+        public static let timedOut: Int32 = 124
     }
 
     struct Options {
@@ -146,6 +148,7 @@ public struct LuaStandalone {
         return LuaSignals.interrupting(state) {
             let status = main(state, options)
             if status == ExitStatus.failure, state.interruption.isRequested {
+                if state.interruption.reason == LuaInterruption.timeoutReason { return ExitStatus.timedOut }
                 return LuaSignals.lastSignal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted
             }
             if status == ExitStatus.failure,

@@ -78,9 +78,10 @@ public final class PseudoTerminal {
         _ = bytes.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
     }
 
-    /// Reads what is available within `milliseconds`; returns the new bytes.
+    /// Reads what is available within `milliseconds`, then keeps reading while
+    /// more arrives within `settle` ms of the last; returns the new bytes.
     @discardableResult
-    public func read(waiting milliseconds: Int32) -> [UInt8] {
+    public func read(waiting milliseconds: Int32, settle: Int32 = 20) -> [UInt8] {
         var fds = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
         var buffer = [UInt8](repeating: 0, count: 8192)
         var fresh: [UInt8] = []
@@ -89,7 +90,7 @@ public final class PseudoTerminal {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(master, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             fresh += buffer[0..<n]
-            wait = 20  // keep reading while output is flowing
+            wait = settle  // keep reading while output is flowing
         }
         output += fresh
         return fresh

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLua
+import Foundation
 import GatewayKit
 import GatewayLua
 import LuaHost
@@ -49,15 +50,32 @@ func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interac
     let (settings, server) = try options.settings(environment: environment)
     var runner = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: environment)
     runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
-    runner.prepare = { try prepareState($0, settings: settings) }
+    runner.prepare = { state in
+        try prepareState(state, settings: settings)
+        if let seconds = options.timeout { startDeadline(seconds, for: state.interruption) }
+    }
     let replOptions = REPLOptions.standard(environment: environment, secrets: [settings.token].compactMap { $0 })
     runner.interactive = { REPL(state: $0, options: replOptions).run() }
     runner.exitStatusForErrorCode = exitStatus(forErrorCode:)
     var status = runner.run()
+    if status == LuaStandalone.ExitStatus.timedOut, let seconds = options.timeout {
+        fputs("gwlua: the --timeout limit of \(seconds) s was reached; the script was stopped\n", gwlua_stderr())
+    }
     if let server { _ = blockingRun { await server.stop() } }
     // A script that ended normally after an apply with failed items says so.
     if status == 0, !interactive, let failed = settings.report.exitStatus { status = failed }
     return status
+}
+
+/// At `seconds` from now, interrupts the state as a timeout: running Lua stops
+/// at its next instruction, and a waiting API call's task is cancelled.
+func startDeadline(_ seconds: Double, for interruption: LuaInterruption) {
+    let thread = Thread {
+        Thread.sleep(forTimeInterval: seconds)
+        interruption.request(reason: LuaInterruption.timeoutReason)
+    }
+    thread.name = "gwlua-timeout"
+    thread.start()
 }
 
 struct Run: ParsableCommand {

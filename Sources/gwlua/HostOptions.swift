@@ -37,9 +37,12 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("lock-wait"), help: "With --lock: wait up to this many seconds for the lock.")
     var lockWait: Double?
 
+    @Option(help: "Stop the script after this many seconds of wall-clock time (exit 124), even mid-request.")
+    var timeout: Double?
+
     /// Splits `words` into gwlua's leading long options and lua(1)'s words.
     static func split(_ words: [String]) -> (host: [String], lua: [String]) {
-        let valued: Set<String> = ["--endpoint", "--token-env", "--state", "--journal", "--lock", "--lock-wait"]
+        let valued: Set<String> = ["--endpoint", "--token-env", "--state", "--journal", "--lock", "--lock-wait", "--timeout"]
         var i = 0
         var host: [String] = []
         while i < words.count, words[i].hasPrefix("--"), words[i].count > 2 {
@@ -51,6 +54,11 @@ struct HostOptions: ParsableArguments {
             i += 1
         }
         return (host, Array(words[i...]))
+    }
+
+    /// Checks values the parser cannot: a positive timeout.
+    func validate() throws {
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
     /// The settings clients get, starting the emulator when --local.
