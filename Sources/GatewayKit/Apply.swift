@@ -117,7 +117,7 @@ public enum Applier {
         }
         outcome.id = outcome.gateway?.spec.id ?? item.id
         let elapsed = clock.now - start
-        outcome.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        outcome.seconds = elapsed.inSeconds
         if let journal, item.action != .unchanged, outcome.error?.code != "JOURNAL" {
             let record = JournalRecord(event: "outcome", action: item.action.rawValue, name: item.name, id: outcome.id,
                                        ok: outcome.ok, status: outcome.gateway?.status.status.rawValue,

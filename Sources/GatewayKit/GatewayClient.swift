@@ -260,7 +260,7 @@ public final class GatewayClient: Sendable {
     static func backoff(attempt: Int, base: Duration, cap: Duration) -> Duration {
         let exponent = min(attempt - 1, 20)
         let ceiling = min(cap, base * (1 << exponent))
-        let seconds = Double(ceiling.components.seconds) + Double(ceiling.components.attoseconds) / 1e18
+        let seconds = ceiling.inSeconds
         return .seconds(Double.random(in: 0...max(seconds, 0)))
     }
 

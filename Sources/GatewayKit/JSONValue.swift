@@ -31,6 +31,11 @@ public enum JSONValue: Sendable, Hashable {
     }
 }
 
+extension Duration {
+    /// The duration in seconds, as a Double (for rates, backoff and reports).
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 public enum GatewayKit {
     public static let version = "0.1.0"
 }

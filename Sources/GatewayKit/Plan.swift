@@ -114,11 +114,9 @@ public enum Planner {
         }
         if prune {
             var deletes: [PlanItem] = []
-            var matched = Set<String>()
             for g in existing where g.status.status != .deleting {
                 // A second gateway with a desired name is not the one the spec manages: it goes too.
-                let isMatch = named.contains(g.spec.name) && !matched.contains(g.spec.name) && byName[g.spec.name]?.spec.id == g.spec.id
-                if isMatch { matched.insert(g.spec.name); continue }
+                if named.contains(g.spec.name) && byName[g.spec.name]?.spec.id == g.spec.id { continue }
                 deletes.append(PlanItem(action: .delete, name: g.spec.name, position: nil, desired: nil, existing: g, changes: []))
             }
             // By name, so a plan reads the same however the server orders its list.

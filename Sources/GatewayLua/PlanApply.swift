@@ -305,9 +305,9 @@ enum PlanApply {
                          to: gwlua_stderr())
             return true
         })
-        progress?.finish(counts)
+        progress?.clear()
         let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let interrupted = state.interruption.isRequested
         settings.report.add(failed: counts.failed, succeeded: counts.succeeded, codes: counts.failureCodes)
 
@@ -545,6 +545,4 @@ final class ProgressBar {
         if drawn { Output.write("\r\u{1B}[K", to: gwlua_stderr()) }
         drawn = false
     }
-
-    func finish(_ counts: Counts) { clear() }
 }
