@@ -275,8 +275,10 @@ func lines(_ url: URL) -> Int {
         #expect(dry.stdout.contains(#"zones: ["US-EAST-04A"] -> ["US-WEST-04A"]"#))
         #expect(dry.stdout.contains("- gw-0003"))
         #expect(dry.stdout.contains("Plan: 0 to create, 2 to update, 1 to delete."))
+        // apply creates concurrently, so the emulator's creation order varies from run to run
         let after = try gwlua(["run", "--endpoint", endpoint, "-e",
-                               "for _, g in ipairs(gateway.client():list()) do print(g.spec.name, g.spec.zones[1]) end"],
+                               "local rows = {} for _, g in ipairs(gateway.client():list()) do rows[#rows+1] = g.spec.name .. '\\t' .. g.spec.zones[1] end "
+                               + "table.sort(rows) print(table.concat(rows, '\\n'))"],
                               environment: env)
         #expect(after.stdout == "gw-0001\tUS-EAST-04A\ngw-0002\tUS-EAST-04A\ngw-0003\tUS-EAST-04A\n")
     }
