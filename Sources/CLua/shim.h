@@ -25,6 +25,13 @@ typedef struct gwlua_host {
     int enforce;         /* allocations may fail only while Lua (not Swift) runs */
     int memory_exceeded; /* set when an allocation was refused for the cap */
     void *swift;         /* the owning Swift object (unretained) */
+    /* Limits and interrupts (see "Hooks" below). */
+    long long instruction_limit; /* 0 = unlimited */
+    long long instructions;      /* counted in steps of GWLUA_HOOK_PERIOD */
+    int instructions_exceeded;
+    int stop;                    /* atomic: an interrupt is pending until cleared */
+    int interrupting;            /* atomic: interrupters touching `running` */
+    lua_State *running;          /* atomic: the coroutine being resumed, if any */
 } gwlua_host;
 
 static inline gwlua_host *gwlua_gethost(lua_State *L) {
@@ -114,14 +121,7 @@ static inline int gwlua_pcall(lua_State *L, int nargs, int nresults, int msgh) {
     return status;
 }
 
-static inline int gwlua_resume(lua_State *co, lua_State *from, int nargs, int *nresults) {
-    gwlua_host *h = gwlua_gethost(co);
-    int saved = h->enforce;
-    h->enforce = 1;
-    int status = lua_resume(co, from, nargs, nresults);
-    h->enforce = saved;
-    return status;
-}
+
 
 /* ---- Message handler: the error message plus a traceback (lua.c's). ------ */
 static inline int gwlua_msghandler(lua_State *L) {
@@ -153,16 +153,173 @@ static inline int gwlua_keephandler(lua_State *L) {
     return 1;
 }
 
-/* ---- Interrupts (as lua.c does for Ctrl-C). ------------------------------- */
-static inline void gwlua_interrupt_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted!");
+/* ---- Hooks: interrupts and the instruction limit. -------------------------
+ * Lua 5.4 sends every instruction through luaG_traceexec while any count hook
+ * is set, so a state with no instruction limit runs with no hook at all until
+ * an interrupt installs one. Hooks are per thread: a coroutine copies its
+ * creator's hook, and an interrupt also hooks the coroutine being resumed
+ * (tracked by gwlua_resume_tracked / gwlua_wrap_tracked below). */
+#define GWLUA_HOOK_PERIOD 1000
+
+static inline void gwlua_hook(lua_State *L, lua_Debug *ar);
+
+/* The hook a thread has when nothing is pending. */
+static inline void gwlua_sethook_base(lua_State *L) {
+    if (gwlua_gethost(L)->instruction_limit > 0)
+        lua_sethook(L, gwlua_hook, LUA_MASKCOUNT, GWLUA_HOOK_PERIOD);
+    else
+        lua_sethook(L, NULL, 0, 0);
 }
 
-/* Async-signal-safe: may be called from a signal handler. */
+/* Raises `message` positioned at the running Lua line. */
+static inline int gwlua_hookerror(lua_State *L, lua_Debug *ar, const char *message) {
+    if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+        lua_pushfstring(L, "%s:%d: %s", ar->short_src, ar->currentline, message);
+    else
+        lua_pushstring(L, message);
+    return lua_error(L);
+}
+
+static inline void gwlua_hook(lua_State *L, lua_Debug *ar) {
+    gwlua_host *h = gwlua_gethost(L);
+    /* Once stopped, every instruction raises again (as Redis does after a
+     * kill), so a pcall in a loop cannot swallow the stop: the instruction
+     * after the pcall raises in its caller. Message handlers written in C
+     * run no instructions and still work. */
+    if (__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+        lua_sethook(L, gwlua_hook, LUA_MASKCOUNT, 1);
+        gwlua_hookerror(L, ar, "interrupted!");
+        return;
+    }
+    if (h->instruction_limit > 0 && !h->instructions_exceeded && ar->event == LUA_HOOKCOUNT
+        && lua_gethookcount(L) == GWLUA_HOOK_PERIOD) {
+        h->instructions += GWLUA_HOOK_PERIOD;
+        if (h->instructions > h->instruction_limit) h->instructions_exceeded = 1;
+    }
+    if (h->instruction_limit > 0 && h->instructions_exceeded) {
+        char message[96];
+        snprintf(message, sizeof message, "the instruction limit of %lld was reached", h->instruction_limit);
+        lua_sethook(L, gwlua_hook, LUA_MASKCOUNT, 1);
+        gwlua_hookerror(L, ar, message);
+        return;
+    }
+    if (h->instruction_limit <= 0 || lua_gethookcount(L) != GWLUA_HOOK_PERIOD || ar->event != LUA_HOOKCOUNT)
+        gwlua_sethook_base(L); /* left from a stop that has been cleared */
+}
+
+static inline void gwlua_setinstructionlimit(lua_State *L, long long limit) {
+    gwlua_host *h = gwlua_gethost(L);
+    h->instruction_limit = limit > 0 ? limit : 0;
+    h->instructions = 0;
+    h->instructions_exceeded = 0;
+    gwlua_sethook_base(L);
+}
+
+/* Async-signal-safe: may be called from a signal handler or another thread.
+ * Stops the main thread and the coroutine running now at their next
+ * instruction, call or return ("interrupted!"), until gwlua_clearstop. */
 static inline void gwlua_interrupt(lua_State *L) {
-    lua_sethook(L, gwlua_interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    gwlua_host *h = gwlua_gethost(L);
+    const int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT;
+    __atomic_store_n(&h->stop, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&h->interrupting, 1, __ATOMIC_SEQ_CST);
+    lua_State *co = __atomic_load_n(&h->running, __ATOMIC_SEQ_CST);
+    if (co != NULL) lua_sethook(co, gwlua_hook, mask, 1);
+    __atomic_sub_fetch(&h->interrupting, 1, __ATOMIC_SEQ_CST);
+    lua_sethook(L, gwlua_hook, mask, 1);
+}
+
+/* On the Lua thread: forgets a pending stop (the REPL does after reporting). */
+static inline void gwlua_clearstop(lua_State *L) {
+    __atomic_store_n(&gwlua_gethost(L)->stop, 0, __ATOMIC_SEQ_CST);
+    gwlua_sethook_base(L);
+}
+
+/* Marks `co` as the coroutine running; returns the one it replaces. */
+static inline lua_State *gwlua_enter(gwlua_host *h, lua_State *co) {
+    lua_State *previous = __atomic_exchange_n(&h->running, co, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
+        lua_sethook(co, gwlua_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    return previous;
+}
+
+/* Restores the previous one, then waits out any interrupter still holding
+ * `co` (which may be collected once we return). */
+static inline void gwlua_leave(gwlua_host *h, lua_State *previous) {
+    __atomic_store_n(&h->running, previous, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&h->interrupting, __ATOMIC_SEQ_CST) != 0) {}
+}
+
+/* Calls the function below the arguments (the original resume or wrapped
+ * function) with `co` marked as running; errors pass through unchanged. */
+static inline int gwlua_calltracked(lua_State *L, lua_State *co) {
+    gwlua_host *h = gwlua_gethost(L);
+    int nargs = lua_gettop(L) - 1;
+    lua_State *previous = co != NULL ? gwlua_enter(h, co) : NULL;
+    int status = lua_pcallk(L, nargs, LUA_MULTRET, 0, 0, NULL);
+    if (co != NULL) gwlua_leave(h, previous);
+    if (status != LUA_OK) return lua_error(L);
+    return lua_gettop(L);
+}
+
+/* coroutine.resume, with upvalue 1 the original. */
+static inline int gwlua_resume_tracked(lua_State *L) {
+    lua_State *co = lua_tothread(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    return gwlua_calltracked(L, co);
+}
+
+/* What coroutine.wrap returns, with upvalue 1 the original wrapper (whose
+ * first upvalue is its coroutine). */
+static inline int gwlua_wrapped_call(lua_State *L) {
+    lua_State *co = NULL;
+    if (lua_getupvalue(L, lua_upvalueindex(1), 1) != NULL) {
+        co = lua_tothread(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    gwlua_host *h = gwlua_gethost(L);
+    int nargs = lua_gettop(L) - 1;
+    lua_State *previous = co != NULL ? gwlua_enter(h, co) : NULL;
+    int status = lua_pcallk(L, nargs, LUA_MULTRET, 0, 0, NULL);
+    if (co != NULL) gwlua_leave(h, previous);
+    if (status != LUA_OK) {
+        /* The original adds the caller's position, which it can no longer see. */
+        if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+            luaL_where(L, 1);
+            lua_insert(L, -2);
+            lua_concat(L, 2);
+        }
+        return lua_error(L);
+    }
+    return lua_gettop(L);
+}
+
+/* coroutine.wrap, with upvalue 1 the original. */
+static inline int gwlua_wrap_tracked(lua_State *L) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    lua_pushcclosure(L, gwlua_wrapped_call, 1);
+    return 1;
+}
+
+/* Replaces coroutine.resume and coroutine.wrap (in the loaded library) with
+ * the tracked ones. Run under protection after the libraries are open. */
+static inline int gwlua_trackcoroutines_k(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, LUA_COLIBNAME) != LUA_TTABLE) return 0;
+    if (lua_getfield(L, -1, "resume") == LUA_TFUNCTION) {
+        lua_pushcclosure(L, gwlua_resume_tracked, 1);
+        lua_setfield(L, -2, "resume");
+    } else lua_pop(L, 1);
+    if (lua_getfield(L, -1, "wrap") == LUA_TFUNCTION) {
+        lua_pushcclosure(L, gwlua_wrap_tracked, 1);
+        lua_setfield(L, -2, "wrap");
+    } else lua_pop(L, 1);
+    return 0;
 }
 
 /* ---- Protected helpers for operations that may run metamethods. ---------- */
@@ -196,7 +353,7 @@ static inline int gwlua_pgetglobal(lua_State *L, const char *name) {
 
 static inline int gwlua_openlibs_k(lua_State *L) {
     luaL_openlibs(L);
-    return 0;
+    return gwlua_trackcoroutines_k(L);
 }
 
 static inline int gwlua_popenlibs(lua_State *L) {

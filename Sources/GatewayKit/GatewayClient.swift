@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -80,9 +81,15 @@ public final class GatewayClient: Sendable {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
-    public init(configuration: ClientConfiguration, http: HTTPClient = GatewayClient.sharedHTTPClient) throws {
+    /// Method, path, status, timing and retries; never headers or bodies (the
+    /// token and any W&B apiKey live there).
+    let logger: Logger
+
+    public init(configuration: ClientConfiguration, http: HTTPClient = GatewayClient.sharedHTTPClient,
+                logger: Logger = Logger(label: "gwlua.client")) throws {
         self.configuration = try configuration.validated()
         self.http = http
+        self.logger = logger
     }
 
     public func parameters() async throws -> GatewayParameters {
@@ -195,11 +202,13 @@ public final class GatewayClient: Sendable {
         var attempt = 0
         while true {
             attempt += 1
+            let started = clock.now
             let outcome = await send(method, path, body: body)
             let retryAfter: Duration?
             let failure: APIError
             switch outcome {
             case .answer(let status, let data, let headerRetryAfter):
+                logger.debug("\(method) \(path) -> \(status) in \(Self.milliseconds(clock.now - started)) ms (attempt \(attempt))")
                 if (200..<300).contains(status) {
                     do { return try WireJSON.decode(T.self, from: data) } catch {
                         throw APIError(code: "TRANSPORT", httpStatus: status,
@@ -219,6 +228,7 @@ public final class GatewayClient: Sendable {
             let jitter = Self.backoff(attempt: attempt, base: configuration.baseDelay, cap: configuration.maxDelay)
             let wait = retryAfter ?? jitter
             guard clock.now + wait < deadline else { throw failure }
+            logger.notice("retrying \(method) \(path) in \(Self.milliseconds(wait)) ms after \(failure.httpStatus.map { "HTTP \($0)" } ?? failure.code) (attempt \(attempt + 1) of \(configuration.maxAttempts))")
             do { try await Task.sleep(for: wait) } catch {
                 throw APIError(code: "CANCELLED", message: "\(method) \(path) was cancelled")
             }
@@ -251,6 +261,8 @@ public final class GatewayClient: Sendable {
                                        message: "\(method) \(configuration.endpoint)\(path) failed: \(Self.describe(error))"))
         }
     }
+
+    static func milliseconds(_ d: Duration) -> Int { Int((d.inSeconds * 1000).rounded()) }
 
     /// 408, 429 and 5xx but 501.
     static func isRetryable(status: Int) -> Bool {

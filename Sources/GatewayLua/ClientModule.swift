@@ -19,6 +19,9 @@ public struct GatewaySettings: Sendable {
     public var jsonEvents = false
     /// `--journal FILE`: the journal apply uses when its options name none.
     public var journalPath: String?
+    /// `--safe`: scripts may not point clients (and so the token) at another
+    /// endpoint, nor write journals where they like.
+    public var safe = false
     /// Draw a progress bar on stderr (it is a terminal).
     public var progress = false
     /// What apply runs did, for the process's exit status.
@@ -211,7 +214,13 @@ enum ClientModule {
                     for key in o.keys.sorted() where !known.contains(key) {
                         throw LuaError.runtime("gateway.client: unknown option '\(key)' (known: endpoint, max_attempts, timeout, token)")
                     }
-                    if case .string(let e)? = o["endpoint"] { endpoint = e }
+                    if case .string(let e)? = o["endpoint"] {
+                        // The host's token must not be sent where the script likes.
+                        if settings.safe, e != settings.endpoint, o["token"] == nil {
+                            throw LuaError.runtime("gateway.client{endpoint = …} with the host's token is disabled by --safe")
+                        }
+                        endpoint = e
+                    }
                     if case .string(let t)? = o["token"] { token = t }
                     switch o["timeout"] {
                     case .integer(let s)?: timeout = .seconds(s)

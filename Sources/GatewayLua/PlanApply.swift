@@ -233,6 +233,7 @@ enum PlanApply {
         case LUA_TSTRING:
             options.journal = LuaCall.string(at: -1, in: L)
             gwlua_pop(L, 1)
+            if settings.safe { throw LuaError.runtime("apply's journal option is disabled by --safe (the host gives one with --journal)") }
         default:
             gwlua_pop(L, 1)
             throw call.argumentError(3, "journal must be a file name")

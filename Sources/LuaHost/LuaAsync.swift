@@ -30,10 +30,12 @@ public final class LuaInterruption: Sendable {
     public var isRequested: Bool { requested.load(ordering: .acquiring) }
     public var reason: Int { reasonCode.load(ordering: .relaxed) }
 
-    /// Clears the request (the REPL does, after reporting it).
+    /// Clears the request (the REPL does, after reporting it). On the Lua thread.
     public func reset() {
         requested.store(false, ordering: .releasing)
         reasonCode.store(0, ordering: .relaxed)
+        let raw = state.load(ordering: .acquiring)
+        if raw != 0, let L = OpaquePointer(bitPattern: raw) { gwlua_clearstop(L) }
     }
 }
 

@@ -26,6 +26,9 @@ public struct LuaStandalone {
     /// The exit status for an uncaught structured error with this `code`
     /// (DESIGN.md: 65 VALIDATION, 69 UNAVAILABLE, 77 auth, 78 CONFIG…); nil keeps 1.
     public var exitStatusForErrorCode: (String) -> Int32? = { _ in nil }
+    /// Sees the state and the exit status just before the state closes (to
+    /// explain a limit that stopped the script, say).
+    public var finish: (LuaState, Int32) -> Void = { _, _ in }
 
     public init(arguments: [String], scriptStart: Int, environment: [String: String]) {
         self.arguments = arguments
@@ -145,7 +148,7 @@ public struct LuaStandalone {
             return ExitStatus.failure
         }
         defer { state.close() }
-        return LuaSignals.interrupting(state) {
+        let status = LuaSignals.interrupting(state) {
             let status = main(state, options)
             if status == ExitStatus.failure, state.interruption.isRequested {
                 if state.interruption.reason == LuaInterruption.timeoutReason { return ExitStatus.timedOut }
@@ -158,6 +161,8 @@ public struct LuaStandalone {
             }
             return status
         }
+        finish(state, status)
+        return status
     }
 
     private func main(_ state: LuaState, _ options: Options) -> Int32 {
@@ -168,7 +173,10 @@ public struct LuaStandalone {
             lua_pushboolean(L, 1)
             lua_setfield(L, gwlua_registryindex(), "LUA_NOENV")
         }
-        if gwlua_popenlibs(L) != LUA_OK { return report(state) }
+        if gwlua_popenlibs(L) != LUA_OK {
+            _ = report(state)
+            return ExitStatus.failure
+        }
         do { try prepare(state) } catch {
             message(String(describing: error))
             return ExitStatus.failure

@@ -16,9 +16,13 @@ public final class LuaState {
         public var openStandardLibraries: Bool
         /// Cap on the state's memory in bytes; nil for none.
         public var memoryLimit: Int?
-        public init(openStandardLibraries: Bool = true, memoryLimit: Int? = nil) {
+        /// Lua VM instructions the state may run (counted in steps of 1,000,
+        /// coroutines included); nil for none, which costs nothing.
+        public var instructionLimit: Int?
+        public init(openStandardLibraries: Bool = true, memoryLimit: Int? = nil, instructionLimit: Int? = nil) {
             self.openStandardLibraries = openStandardLibraries
             self.memoryLimit = memoryLimit
+            self.instructionLimit = instructionLimit
         }
     }
 
@@ -26,7 +30,9 @@ public final class LuaState {
         host = .allocate(capacity: 1)
         host.initialize(to: gwlua_host(dispatch: luaHostDispatch, used: 0, peak: 0,
                                        limit: options.memoryLimit.map { Int(max(0, $0)) } ?? 0,
-                                       enforce: 0, memory_exceeded: 0, swift: nil))
+                                       enforce: 0, memory_exceeded: 0, swift: nil,
+                                       instruction_limit: 0, instructions: 0, instructions_exceeded: 0,
+                                       stop: 0, interrupting: 0, running: nil))
         warnings = .allocate(capacity: 1)
         warnings.initialize(to: gwlua_warnstate(on: 0, cont: 0))
         guard let L = gwlua_newstate(host, warnings) else {
@@ -37,6 +43,7 @@ public final class LuaState {
         self.L = L
         host.pointee.swift = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
         interruption.attach(L)
+        if let limit = options.instructionLimit { gwlua_setinstructionlimit(L, Int64(limit)) }
         if options.openStandardLibraries {
             if gwlua_popenlibs(L) != LUA_OK {
                 let message = LuaCall.string(at: -1, in: L)
@@ -77,6 +84,16 @@ public final class LuaState {
     }
     /// True once an allocation was refused because of the cap.
     public var memoryLimitWasHit: Bool { host.pointee.memory_exceeded != 0 }
+
+    // MARK: Instructions
+
+    public var instructionLimit: Int? {
+        host.pointee.instruction_limit > 0 ? Int(host.pointee.instruction_limit) : nil
+    }
+    /// True once the script ran past the instruction limit.
+    public var instructionLimitWasHit: Bool { host.pointee.instructions_exceeded != 0 }
+    /// Starts counting afresh (the REPL gives each entry the whole limit).
+    public func resetInstructionCount() { gwlua_setinstructionlimit(L, host.pointee.instruction_limit) }
 
     public func collectGarbage() { _ = gwlua_gc(L, LUA_GCCOLLECT, 0) }
 

@@ -80,9 +80,8 @@ public struct REPL {
 
     /// Runs the function on top with SIGINT/SIGTERM interrupting it, then prints its results.
     private func execute() {
-        let L = state.L
         state.interruption.reset()
-        lua_sethook(L, nil, 0, 0)
+        state.resetInstructionCount()
         let status = LuaSignals.interrupting(state) {
             state.protectedCall(arguments: 0, results: LUA_MULTRET)
         }

@@ -4,6 +4,7 @@ import Foundation
 import GatewayKit
 import GatewayLua
 import LuaHost
+import Logging
 import REPL
 #if canImport(Glibc)
 import Glibc
@@ -47,12 +48,28 @@ func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interac
         }
     }
     defer { withExtendedLifetime(lock) {} }
+    bootstrapLogging(level: options.logLevel, environment: environment)
     let (settings, server) = try options.settings(environment: environment)
     var runner = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: environment)
     runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
+    runner.stateOptions = LuaState.Options(openStandardLibraries: false, memoryLimit: options.memoryLimit,
+                                           instructionLimit: options.maxInstructions)
     runner.prepare = { state in
+        if options.safe { try LuaSafeMode.apply(to: state) }
         try prepareState(state, settings: settings)
+        if let limit = options.memoryLimit, state.memoryInUse > limit {
+            throw ValidationError("cannot start: gwlua's libraries take \(state.memoryInUse / 1024) KiB, more than the --max-memory limit of \(formatMiB(limit))")
+        }
         if let seconds = options.timeout { startDeadline(seconds, for: state.interruption) }
+    }
+    runner.finish = { state, status in
+        guard status != 0 else { return }
+        if let limit = state.instructionLimit, state.instructionLimitWasHit {
+            fputs("gwlua: the --max-instructions limit of \(limit) was reached; the script was stopped\n", gwlua_stderr())
+        }
+        if let limit = options.memoryLimit, state.memoryLimitWasHit {
+            fputs("gwlua: the --max-memory limit of \(formatMiB(limit)) was reached\n", gwlua_stderr())
+        }
     }
     let replOptions = REPLOptions.standard(environment: environment, secrets: [settings.token].compactMap { $0 })
     runner.interactive = { REPL(state: $0, options: replOptions).run() }
@@ -65,6 +82,22 @@ func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interac
     // A script that ended normally after an apply with failed items says so.
     if status == 0, !interactive, let failed = settings.report.exitStatus { status = failed }
     return status
+}
+
+func formatMiB(_ bytes: Int) -> String {
+    if bytes < 1_048_576 { return "\((bytes + 512) / 1024) KiB" }
+    let tenths = (bytes * 10 + 524_288) / 1_048_576
+    return tenths % 10 == 0 ? "\(tenths / 10) MiB" : "\(tenths / 10).\(tenths % 10) MiB"
+}
+
+/// Log lines go to stderr at `level` (else GWLUA_LOG_LEVEL, else warning).
+func bootstrapLogging(level: String?, environment: [String: String]) {
+    let chosen = (level ?? environment["GWLUA_LOG_LEVEL"]).flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = chosen
+        return handler
+    }
 }
 
 /// At `seconds` from now, interrupts the state as a timeout: running Lua stops
@@ -105,8 +138,20 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let argv = CommandLine.arguments
-        let (host, lua) = HostOptions.split(words)
-        throw ExitCode(try runLua(options: try HostOptions.parse(host), arguments: argv, scriptStart: argv.count - lua.count))
+        let (hostWords, lua) = HostOptions.split(words)
+        let host: HostOptions
+        do { host = try HostOptions.parse(hostWords) } catch {
+            if HostOptions.exitCode(for: error) == .success {  // --help
+                let options = HostOptions.helpMessage().replacingOccurrences(of: "USAGE: host <options>\n\n", with: "")
+                print(Run.helpMessage() + "\nGWLUA " + options)
+                throw ExitCode.success
+            }
+            // Parsed by hand (lua(1)'s words follow), so say which command's usage applies.
+            fputs("gwlua run: \(HostOptions.message(for: error))\nUsage: gwlua run [options] [script [args]]\n  See 'gwlua run --help'.\n",
+                  gwlua_stderr())
+            throw ExitCode(HostOptions.exitCode(for: error).rawValue == 0 ? 0 : 64)
+        }
+        throw ExitCode(try runLua(options: host, arguments: argv, scriptStart: argv.count - lua.count))
     }
 }
 

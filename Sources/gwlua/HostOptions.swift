@@ -3,6 +3,7 @@ import Foundation
 import GatewayKit
 import GatewayLua
 import GatewaySim
+import Logging
 import LuaHost
 #if canImport(Glibc)
 import Glibc
@@ -40,9 +41,22 @@ struct HostOptions: ParsableArguments {
     @Option(help: "Stop the script after this many seconds of wall-clock time (exit 124), even mid-request.")
     var timeout: Double?
 
+    @Option(name: .customLong("max-memory"), help: "Cap Lua's memory at this many MiB; past it allocations fail with a catchable \"not enough memory\".")
+    var maxMemory: Double?
+
+    @Option(name: .customLong("max-instructions"), help: "Stop the script after this many Lua VM instructions (in steps of 1,000); pcall cannot swallow it.")
+    var maxInstructions: Int?
+
+    @Flag(help: "A restricted standard library for scripts someone else wrote: no processes, file writes, environment, os.exit, native or binary code, or debug (see docs/security.md).")
+    var safe = false
+
+    @Option(name: .customLong("log-level"), help: "Log level on stderr: trace, debug, info, notice, warning, error or critical (default warning).")
+    var logLevel: String?
+
     /// Splits `words` into gwlua's leading long options and lua(1)'s words.
     static func split(_ words: [String]) -> (host: [String], lua: [String]) {
-        let valued: Set<String> = ["--endpoint", "--token-env", "--state", "--journal", "--lock", "--lock-wait", "--timeout"]
+        let valued: Set<String> = ["--endpoint", "--token-env", "--state", "--journal", "--lock", "--lock-wait", "--timeout",
+                                    "--max-memory", "--max-instructions", "--log-level"]
         var i = 0
         var host: [String] = []
         while i < words.count, words[i].hasPrefix("--"), words[i].count > 2 {
@@ -56,9 +70,21 @@ struct HostOptions: ParsableArguments {
         return (host, Array(words[i...]))
     }
 
-    /// Checks values the parser cannot: a positive timeout.
+    /// The --max-memory cap in bytes.
+    var memoryLimit: Int? { maxMemory.map { Int($0 * 1_048_576) } }
+
+    /// Checks values the parser cannot: positive limits.
     func validate() throws {
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let maxMemory, !(maxMemory > 0 && maxMemory < 1_048_576) {
+            throw ValidationError("--max-memory must be a positive number of MiB (got \(maxMemory))")
+        }
+        if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(logLevel)')")
+        }
+        if let maxInstructions, maxInstructions <= 0 {
+            throw ValidationError("--max-instructions must be a positive number (got \(maxInstructions))")
+        }
     }
 
     /// The settings clients get, starting the emulator when --local.
@@ -67,6 +93,7 @@ struct HostOptions: ParsableArguments {
         settings.dryRun = dryRun
         settings.jsonEvents = json
         settings.journalPath = journal
+        settings.safe = safe
         settings.progress = isatty(STDERR_FILENO) == 1
         return (settings, server)
     }
