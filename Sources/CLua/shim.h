@@ -153,6 +153,14 @@ static inline int gwlua_keephandler(lua_State *L) {
     return 1;
 }
 
+/* True when the state is past its memory cap: Swift code that builds large
+ * values (json) checks it as it goes, since the allocator never refuses a
+ * Swift frame. `extra` counts bytes held outside Lua for the same value. */
+static inline int gwlua_overlimit(lua_State *L, size_t extra) {
+    gwlua_host *h = gwlua_gethost(L);
+    return h->limit != 0 && h->used + extra > h->limit;
+}
+
 /* ---- Hooks: interrupts and the instruction limit. -------------------------
  * Lua 5.4 sends every instruction through luaG_traceexec while any count hook
  * is set, so a state with no instruction limit runs with no hook at all until

@@ -172,6 +172,7 @@ struct LuaJSONEncoder {
     }
 
     mutating func encode(at index: Int32) throws {
+        if gwlua_overlimit(L, output.count) != 0 { throw LuaError.message("not enough memory") }
         switch lua_type(L, index) {
         case LUA_TNIL:
             output.append(contentsOf: "null".utf8)
@@ -355,6 +356,7 @@ struct LuaJSONDecoder {
 
     private mutating func decodeValue() throws {
         guard position < input.count else { throw fail("unexpected end of input, expected a value") }
+        if gwlua_overlimit(L, 0) != 0 { throw LuaError.message("not enough memory") }
         switch input[position] {
         case UInt8(ascii: "{"): try decodeObject()
         case UInt8(ascii: "["): try decodeArray()
