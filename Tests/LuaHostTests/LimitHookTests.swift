@@ -1,3 +1,4 @@
+import Foundation
 import CLua
 import LuaHost
 import Testing
@@ -61,4 +62,20 @@ import Testing
 
 private extension Array where Element == LuaValue {
     func splitFirst() -> (LuaValue, LuaValue) { (first ?? .nil, dropFirst().first ?? .nil) }
+}
+
+@Suite struct SafeModeListTests {
+    /// Every function LuaSafeMode lists raises its message, and docs/security.md names each one.
+    @Test func everyListedFunctionIsDisabledAndDocumented() throws {
+        let state = try makeState()
+        try LuaSafeMode.apply(to: state)
+        for (name, _) in LuaSafeMode.removed {
+            #expect(try state.failure("\(name)()") == "test:1: \(name) is disabled by --safe")
+        }
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/security.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        for name in LuaSafeMode.removed.map(\.name) + LuaSafeMode.restricted.map(\.name) {
+            #expect(text.contains("`\(name)`"), "docs/security.md does not mention \(name)")
+        }
+    }
 }
