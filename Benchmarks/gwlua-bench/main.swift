@@ -348,6 +348,57 @@ func benchREPL(gwlua: String, keys: Int) throws {
     terminal.type("\u{04}")
 }
 
+/// The cost of --timeout and --max-instructions on pure-Lua work: each workload
+/// times itself with os.clock inside `gwlua run` (start-up excluded), the
+/// configurations interleaved round by round so drift hits them alike.
+func benchLimits(gwlua: String, rounds: Int, scale: Int) throws {
+    let workloads: [(String, String)] = [
+        ("arithmetic loop", "local x = 0 for i = 1, \(40 * scale) do x = x + i % 7 end"),
+        ("strings and tables", """
+            local out = {} for i = 1, \(scale) do local t = {name = "gw-" .. i, zones = {"US-EAST-04A", "US-WEST-04A"}}
+            out[#out + 1] = string.format("%s:%d", t.name, #t.zones) if #out > 1000 then out = {} end end
+            """),
+        ("gateway specs", """
+            for i = 1, \(scale / 10) do gateway.new{name = "gw-" .. i, zones = {"US-EAST-04A"}, coreWeaveAuth = {},
+            bodyBasedRouting = {apiType = "API_TYPE_OPENAI"}} end
+            """),
+    ]
+    let configurations: [(String, [String])] = [
+        ("no limits", []),
+        ("--timeout", ["--timeout", "3600"]),
+        ("--max-instructions", ["--max-instructions", "1000000000000000"]),
+        ("both", ["--timeout", "3600", "--max-instructions", "1000000000000000"]),
+    ]
+    print("limits: seconds of Lua CPU per workload (median of \(rounds) interleaved runs)")
+    for (name, body) in workloads {
+        let code = "local c = os.clock() \(body) io.write(os.clock() - c)"
+        var times = Array(repeating: [Double](), count: configurations.count)
+        for _ in 0..<rounds {
+            for (i, (_, flags)) in configurations.enumerated() {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: gwlua)
+                process.arguments = ["run"] + flags + ["-e", code]
+                let out = Pipe()
+                process.standardOutput = out
+                try process.run()
+                let data = out.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                guard process.terminationStatus == 0, let t = Double(String(decoding: data, as: UTF8.self)) else {
+                    throw CocoaError(.executableLoad)
+                }
+                times[i].append(t)
+            }
+        }
+        let base = median(times[0])
+        print("  \(name)")
+        for (i, (label, _)) in configurations.enumerated() {
+            let m = median(times[i])
+            let change = i == 0 ? "" : String(format: "  %+6.1f%% (target < +10%%)", (m / base - 1) * 100)
+            print("    " + label.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: "%7.3f s", m) + change)
+        }
+    }
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 let which = args.first ?? "all"
 let quick = args.contains("--quick")
@@ -374,6 +425,12 @@ case "repl":
 case "apply":
     do { try benchApply(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", quick: quick) } catch {
         print("apply: \(error)")
+        exit(1)
+    }
+case "limits":
+    do { try benchLimits(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", rounds: quick ? 3 : 7,
+                         scale: quick ? 1_000_000 : 3_000_000) } catch {
+        print("limits: \(error)")
         exit(1)
     }
 case "startup":
