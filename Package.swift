@@ -68,7 +68,8 @@ let package = Package(
         .testTarget(name: "GatewayKitTests", dependencies: ["GatewayKit"]),
         .testTarget(
             name: "GatewaySimTests",
-            dependencies: ["GatewaySim", "GatewayKit", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: ["GatewaySim", "GatewayKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "GatewayLuaTests", dependencies: ["GatewayLua", "LuaHost", "CLua"]),
         .testTarget(name: "gwluaTests", dependencies: ["gwlua", "GatewayKit", "PseudoTerminal"]),

@@ -22,6 +22,9 @@ public final class GatewaySimulator: Sendable {
     let store: SimStore
     private let random: Mutex<SplitMix64>
     private let counters = Mutex<[String: Int]>([:])
+    /// When each call arrived (monotonic), for tests that check retry timing
+    /// on the server's side, where the client's own latency does not count.
+    private let arrivals = Mutex<[String: [ContinuousClock.Instant]]>([:])
 
     public init(configuration: SimConfiguration = .init()) throws {
         self.configuration = configuration
@@ -97,6 +100,7 @@ public final class GatewaySimulator: Sendable {
 
     /// How many requests each call has received (for tests and the bench).
     public func requestCounts() -> [String: Int] { counters.withLock { $0 } }
+    public func requestArrivals() -> [String: [ContinuousClock.Instant]] { arrivals.withLock { $0 } }
 
     /// How many gateways exist now.
     public func gatewayCount() async -> Int { await store.count }
@@ -106,6 +110,8 @@ public final class GatewaySimulator: Sendable {
     private func handle(_ request: Request, _ context: SimRequestContext, _ call: String,
                         _ body: () async throws -> Response) async throws -> Response {
         counters.withLock { $0[call, default: 0] += 1 }
+        let now = ContinuousClock.now
+        arrivals.withLock { $0[call, default: []].append(now) }
         if configuration.latencyMilliseconds > 0 {
             try await Task.sleep(for: .milliseconds(configuration.latencyMilliseconds))
         }

@@ -2,24 +2,49 @@ import AsyncHTTPClient
 import Foundation
 import GatewayKit
 import GatewaySim
+import Logging
+import Synchronization
 import Testing
 
 /// Starts an emulator on an ephemeral loopback port, runs `body` with a client
 /// for it, and stops the emulator.
 func withEmulator<T: Sendable>(_ configuration: SimConfiguration = .init(), token: String = "test-token",
                                client adjust: (inout ClientConfiguration) -> Void = { _ in },
+                               logger: Logger = Logger(label: "gwlua.client"),
                                _ body: (GatewayClient, SimServer) async throws -> T) async throws -> T {
     let server = try await SimServer.start(configuration: configuration)
     var config = ClientConfiguration(endpoint: server.endpoint, token: token, timeout: .seconds(10), maxAttempts: 5,
                                      baseDelay: .milliseconds(5), maxDelay: .milliseconds(50))
     adjust(&config)
     do {
-        let result = try await body(try GatewayClient(configuration: config), server)
+        let result = try await body(try GatewayClient(configuration: config, logger: logger), server)
         await server.stop()
         return result
     } catch {
         await server.stop()
         throw error
+    }
+}
+
+/// A log handler that keeps every message, for tests that read the client's logs.
+final class CollectedLog: Sendable {
+    private let storage = Mutex<[String]>([])
+    var messages: [String] { storage.withLock { $0 } }
+
+    var handler: LogHandler { Handler(log: self) }
+
+    struct Handler: LogHandler {
+        let log: CollectedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+                 file: String, function: String, line: UInt) {
+            log.storage.withLock { $0.append(message.description) }
+        }
     }
 }
 
@@ -131,15 +156,27 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
 
     @Test func retriesHonourRetryAfter() async throws {
         // Every request throttled with Retry-After: 1 -> the client waits ~1 s between attempts.
-        try await withEmulator(.init(throttleRate: 1, retryAfterSeconds: 1), client: { $0.maxAttempts = 3 }) { client, server in
+        let log = CollectedLog()
+        try await withEmulator(.init(throttleRate: 1, retryAfterSeconds: 1), client: { $0.maxAttempts = 3 },
+                               logger: Logger(label: "test", factory: { _ in log.handler })) { client, server in
             let clock = ContinuousClock()
             let start = clock.now
             let error = await #expect(throws: APIError.self) { try await client.parameters() }
             let elapsed = clock.now - start
             #expect(error?.code == "RESOURCE_EXHAUSTED")
             #expect(server.simulator.requestCounts()["parameters"] == 3)
-            // Two waits of 1 s each, honoured within 10%.
-            #expect(elapsed >= .milliseconds(1800) && elapsed <= .milliseconds(2400), "took \(elapsed)")
+            // The client chose to wait exactly the Retry-After (its notice log says so)...
+            let retries = log.messages.filter { $0.hasPrefix("retrying GET") }
+            #expect(retries.count == 2)
+            #expect(retries.allSatisfy { $0.contains(" in 1000 ms after HTTP 429") }, "\(retries)")
+            // ...and the server saw no retry early. A late one is the machine's load
+            // (the suite blocks cooperative threads elsewhere), not the client's choice.
+            let arrivals = server.simulator.requestArrivals()["parameters"] ?? []
+            #expect(arrivals.count == 3)
+            for (earlier, later) in zip(arrivals, arrivals.dropFirst()) {
+                #expect(later - earlier >= .milliseconds(1000), "waited \(later - earlier)")
+            }
+            #expect(elapsed >= .milliseconds(2000), "took \(elapsed)")
         }
     }
 

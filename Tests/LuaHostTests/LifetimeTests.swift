@@ -103,7 +103,8 @@ func onLuaThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
                 try await Task.sleep(for: .milliseconds(100))
                 interruption.request()
             }
-            #expect(throws: LuaError.interrupted("interrupted!")) {
+            // Positioned at the line that was running.
+            #expect(throws: LuaError.interrupted("test:1: interrupted!")) {
                 try state.run("while true do end", name: "=test")
             }
         }

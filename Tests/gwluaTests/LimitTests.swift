@@ -30,7 +30,8 @@ import Testing
     }
 }
 
-@Suite struct StopCannotBeSwallowedTests {
+// Serialized: each case keeps a core busy, and the suite runs beside timing-sensitive tests.
+@Suite(.serialized) struct StopCannotBeSwallowedTests {
     /// Busy loops in coroutines, and loops that pcall the busy loop, still stop at --timeout.
     @Test(arguments: [
         "coroutine.wrap(function() while true do end end)()",
