@@ -18,7 +18,10 @@ public final class LuaInterruption: Sendable {
     /// Stops running Lua code at the next instruction ("interrupted!") and makes
     /// any pending wait cancel its task. Async-signal-safe.
     public func request(reason: Int = 1) {
-        reasonCode.store(reason, ordering: .relaxed)
+        // A timeout is final: a signal after it does not change why the run stopped.
+        if !(requested.load(ordering: .acquiring) && reasonCode.load(ordering: .relaxed) == LuaInterruption.timeoutReason) {
+            reasonCode.store(reason, ordering: .relaxed)
+        }
         requested.store(true, ordering: .releasing)
         let raw = state.load(ordering: .acquiring)
         if raw != 0, let L = OpaquePointer(bitPattern: raw) { gwlua_interrupt(L) }
@@ -30,8 +33,13 @@ public final class LuaInterruption: Sendable {
     public var isRequested: Bool { requested.load(ordering: .acquiring) }
     public var reason: Int { reasonCode.load(ordering: .relaxed) }
 
-    /// Clears the request (the REPL does, after reporting it). On the Lua thread.
+    /// True once a timeout was requested (it is never reset).
+    public var isTimedOut: Bool { isRequested && reason == LuaInterruption.timeoutReason }
+
+    /// Clears the request (the REPL does, after reporting it), unless it is a
+    /// timeout, which ends the session. On the Lua thread.
     public func reset() {
+        if isTimedOut { return }
         requested.store(false, ordering: .releasing)
         reasonCode.store(0, ordering: .relaxed)
         let raw = state.load(ordering: .acquiring)

@@ -17,6 +17,8 @@ final class EditLineReader: LineReader {
     nonisolated(unsafe) static var completionState: OpaquePointer?
     /// Set by the SIGINT handler while a line is being read.
     static let sigintSeen = Atomic<Bool>(false)
+    /// The thread blocked in readline, or 0.
+    static let readingThread = Atomic<UInt>(0)
 
     init(state: LuaState, history: HistoryFile?) {
         self.history = history
@@ -36,7 +38,9 @@ final class EditLineReader: LineReader {
         var previous = sigaction()
         sigaction(SIGINT, &action, &previous)
         defer { sigaction(SIGINT, &previous, nil) }
+        EditLineReader.readingThread.store(UInt(pthread_self()), ordering: .releasing)
         let raw = readline(prompt)
+        EditLineReader.readingThread.store(0, ordering: .releasing)
         if EditLineReader.sigintSeen.load(ordering: .relaxed) {
             free(raw)
             wasInterrupted = true

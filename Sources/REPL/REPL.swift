@@ -48,6 +48,13 @@ public struct REPL {
     private let printer: PrettyPrinter
     private let history: HistoryFile?
 
+    /// Wakes a prompt waiting for input (as Ctrl-C would), so a session whose
+    /// time ran out can end. Safe from any thread; nothing when no one reads.
+    public static func interruptRead() {
+        let thread = EditLineReader.readingThread.load(ordering: .acquiring)
+        if thread != 0 { pthread_kill(pthread_t(thread), SIGINT) }
+    }
+
     public init(state: LuaState, options: REPLOptions = REPLOptions(), terminal: Bool = isatty(0) != 0) {
         self.state = state
         self.options = options
@@ -61,7 +68,7 @@ public struct REPL {
         if let rc = options.rcPath, FileManager.default.isReadableFile(atPath: rc) {
             if luaL_loadfilex(L, rc, "t") == LUA_OK { execute() } else { report() }
         }
-        while true {
+        while !state.interruption.isTimedOut {
             let outcome = readChunk()
             switch outcome {
             case .end:

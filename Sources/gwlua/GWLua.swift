@@ -106,6 +106,7 @@ func startDeadline(_ seconds: Double, for interruption: LuaInterruption) {
     let thread = Thread {
         Thread.sleep(forTimeInterval: seconds)
         interruption.request(reason: LuaInterruption.timeoutReason)
+        REPL.interruptRead()  // a REPL waiting at its prompt ends too
     }
     thread.name = "gwlua-timeout"
     thread.start()

@@ -1,8 +1,9 @@
 import Foundation
 import GatewayKit
+import PseudoTerminal
 import Testing
 
-@Suite struct TimeoutTests {
+@Suite(.serialized) struct TimeoutTests {
     /// `while true do end` under --timeout 1 ends with 124 within 1.5 s, saying why.
     @Test func aBusyLoopStopsAtTheLimit() throws {
         let started = Date()
@@ -11,6 +12,18 @@ import Testing
         #expect(r.status == 124)
         #expect(elapsed < 1.5, "took \(elapsed) s")
         #expect(r.stderr.contains("--timeout limit of 1.0 s was reached"))
+    }
+
+    /// The REPL's session ends at the limit too: idle at its prompt, or running a busy loop.
+    @Test(arguments: [nil, "while true do end"])
+    func aREPLSessionEndsAtTheLimit(typed: String?) throws {
+        let started = Date()
+        let (t, _) = try replSession(["repl", "--timeout", "1"])
+        if let typed { t.type(typed + "\r") }
+        let status = t.exitStatus(within: 5)
+        #expect(status == 124, "\(t.text)")
+        #expect(Date().timeIntervalSince(started) < 3)
+        #expect(t.text.contains("--timeout limit of 1.0 s was reached"))
     }
 
     /// A waiting API call is cancelled at the limit; an apply's journal stays whole.
