@@ -54,6 +54,7 @@ public final class SimServer: Sendable {
     public func stop() async {
         task.cancel()
         _ = try? await task.value
+        await simulator.store.flush()
     }
 
     /// Serves until the task running it is cancelled or the server fails.

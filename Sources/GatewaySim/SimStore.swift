@@ -159,12 +159,45 @@ actor SimStore {
             conditions: [condition], endpoints: endpoints, status: status))
     }
 
+    /// Marks the state changed; the file is rewritten at most every
+    /// `flushDelay` (rewriting it on every change made a batch of n creates
+    /// cost O(n^2) in bytes written). A failed write fails the next change.
     private func persist() throws {
-        guard let path = configuration.statePath else { return }
-        let data = try JSONEncoder.sim.encode(order.compactMap { gateways[$0] })
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: url, options: .atomic)
+        guard configuration.statePath != nil else { return }
+        if let failure = writeFailure {
+            writeFailure = nil
+            throw failure
+        }
+        dirty = true
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        Task {
+            try? await Task.sleep(for: SimStore.flushDelay)
+            await self.flush()
+        }
+    }
+
+    static let flushDelay: Duration = .milliseconds(100)
+    private var dirty = false
+    private var flushScheduled = false
+    private var writeFailure: Error?
+    /// State files written so far.
+    private(set) var writes = 0
+
+    /// Writes the state file now if anything changed (the server does on stop).
+    func flush() {
+        flushScheduled = false
+        guard dirty, let path = configuration.statePath else { return }
+        dirty = false
+        do {
+            let data = try JSONEncoder.sim.encode(order.compactMap { gateways[$0] })
+            let url = URL(fileURLWithPath: path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: url, options: .atomic)
+            writes += 1
+        } catch {
+            writeFailure = error
+        }
     }
 }
 

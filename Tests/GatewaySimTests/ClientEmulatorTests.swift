@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import GatewayKit
-import GatewaySim
+@testable import GatewaySim
 import Logging
 import Synchronization
 import Testing
@@ -259,6 +259,24 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
             let name = try await client.get(id).spec.name
             #expect(name == "kept")
         }
+    }
+
+    /// A batch rewrites the state file a few times, not once per change, and
+    /// stopping writes what is left.
+    @Test func stateFileIsWrittenInBatches() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gwlua-sim-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writes = try await withEmulator(.init(statePath: path)) { client, server in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<300 { group.addTask { _ = try await client.create(spec("batch-\(i)")) } }
+                try await group.waitForAll()
+            }
+            return server.simulator.store
+        }
+        let count = await writes.writes
+        #expect(count >= 1 && count < 60, "\(count) writes for 300 creates")
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [Any]
+        #expect(saved?.count == 300)
     }
 }
 
