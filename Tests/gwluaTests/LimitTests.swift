@@ -77,6 +77,26 @@ import Testing
 }
 
 @Suite struct InstructionLimitTests {
+    /// In the REPL the limit stops one entry, and the next entry gets the whole budget again.
+    @Test func theREPLGivesEachEntryTheBudget() throws {
+        let (t, _) = try replSession(["repl", "--max-instructions", "100000"])
+        #expect(t.enter("while true do end", expect: "the instruction limit of 100000 was reached"))
+        #expect(t.enter("local s = 0 for i = 1, 10000 do s = s + i end return s", expect: "50005000"))
+        t.type("\u{4}")
+        #expect(t.exitStatus(within: 10) == 0)
+    }
+
+    /// Option errors name `gwlua run`, and its help lists gwlua's options.
+    @Test func optionErrorsAndHelpNameTheCommand() throws {
+        let bad = try gwlua(["run", "--max-memory", "lots", "-e", "print(1)"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("Usage: gwlua run [options] [script [args]]"))
+        #expect(!bad.stderr.contains("host"))
+        let help = try gwlua(["run", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("--max-instructions") && help.stdout.contains("USAGE: gwlua run"))
+    }
+
     /// A script within its budget runs as usual; past it, a pcall that catches the
     /// stop cannot run another instruction (the next one raises in its caller).
     @Test func withinTheBudgetNothingChanges() throws {
