@@ -34,19 +34,24 @@ public enum LuaSafeMode {
     /// open and before any script.
     public static func apply(to state: LuaState) throws {
         try state.load(prelude, name: "=(--safe)")
-        try state.push(.table(LuaTable(array: removed.map { .string(LuaString($0.name)) })))
+        // Swift stand-ins: a traceback shows `[C]: in function 'os.execute'`, not the sandbox's insides.
+        var stubs = LuaTable()
+        for (name, _) in removed {
+            stubs[name] = .function(LuaFunction(name) { _ in throw LuaError.runtime("\(name) is disabled by --safe") })
+        }
+        try state.push(.table(stubs))
         try state.call(arguments: 1, results: 0)
     }
 
     // Lua closures hold the originals as upvalues; with debug.getupvalue gone
     // nothing can reach them.
     static let prelude = #"""
-    local removed = ...
-    local error, type, select = error, type, select
+    local stubs = ...
+    local error, type = error, type
     local function disabled(what, level) error(what .. " is disabled by --safe", level + 1) end
-    for _, name in ipairs(removed) do
+    for name, stub in pairs(stubs) do
       local lib, field = name:match("^(%w+)%.(%w+)$")
-      _G[lib][field] = function() disabled(name, 2) end
+      _G[lib][field] = stub
     end
 
     local open, output = io.open, io.output
