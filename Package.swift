@@ -60,7 +60,7 @@ let package = Package(
         ),
         // libFuzzer targets: scripts/fuzz builds them with -sanitize=fuzzer (and -DFUZZING);
         // a plain build makes them replayers of their corpus, which the tests run.
-        .target(name: "FuzzSupport", dependencies: ["LuaHost"], path: "Fuzz/FuzzSupport"),
+        .target(name: "FuzzSupport", dependencies: ["LuaHost", "CLua"], path: "Fuzz/FuzzSupport"),
         .executableTarget(name: "fuzz-json", dependencies: ["FuzzSupport", "LuaHost", "CLua"], path: "Fuzz/fuzz-json"),
         .executableTarget(name: "fuzz-convert", dependencies: ["FuzzSupport", "LuaHost", "CLua"], path: "Fuzz/fuzz-convert"),
         .executableTarget(name: "fuzz-spec", dependencies: ["FuzzSupport", "GatewayKit"], path: "Fuzz/fuzz-spec"),

@@ -1,3 +1,4 @@
+import CLua
 import Foundation
 import LuaHost
 
@@ -28,6 +29,46 @@ public enum FuzzReplay {
         }
         print("replayed \(files.count) inputs")
         exit(0)
+    }
+}
+
+/// The Lua state a fuzz target reuses across inputs: json loaded, memory
+/// capped at 64 MiB, the stack reset after each input and garbage collected
+/// every 1,000 inputs.
+public final class FuzzLua {
+    public let state: LuaState
+    private var runs = 0
+
+    public init() {
+        guard let state = try? LuaState(options: .init(memoryLimit: 64 << 20)) else { fatalError("no Lua state") }
+        do { try JSONModule.register(in: state) } catch { fatalError("json: \(error)") }
+        self.state = state
+    }
+
+    /// Runs one input's checks, then restores the stack.
+    public func run<T>(_ body: (LuaState) -> T) -> T {
+        let base = state.top
+        defer {
+            state.top = base
+            runs += 1
+            if runs % 1000 == 0 { state.collectGarbage() }
+        }
+        return body(state)
+    }
+
+    /// Calls json.NAME on the value on top, which the result (or the error) replaces.
+    public func callJSON(_ name: String) -> Int32 {
+        let L = state.L
+        lua_getglobal(L, "json")
+        lua_getfield(L, -1, name)
+        gwlua_remove(L, -2)
+        gwlua_insert(L, -2)
+        return state.protectedCall(arguments: 1, results: 1, traceback: false)
+    }
+
+    /// The message on top, for checking an error.
+    public var message: String {
+        lua_type(state.L, -1) == LUA_TSTRING ? LuaCall.string(at: -1, in: state.L) : "(not a string)"
     }
 }
 

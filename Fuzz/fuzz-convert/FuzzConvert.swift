@@ -7,12 +7,7 @@ import LuaHost
 // and reading it back gives the same value as Lua means it, and json.encode
 // on it either fails with its own message or yields JSON that decodes.
 
-nonisolated(unsafe) let state: LuaState = {
-    guard let state = try? LuaState(options: .init(memoryLimit: 64 << 20)) else { fatalError("no Lua state") }
-    do { try JSONModule.register(in: state) } catch { fatalError("json: \(error)") }
-    return state
-}()
-nonisolated(unsafe) var runs = 0
+nonisolated(unsafe) let lua = FuzzLua()
 
 struct Bytes {
     let data: UnsafeRawBufferPointer
@@ -70,38 +65,26 @@ func value(_ b: inout Bytes, depth: Int) -> LuaValue {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzConvert(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let L = state.L
-    let base = state.top
-    defer {
-        state.top = base
-        runs += 1
-        if runs % 1000 == 0 { state.collectGarbage() }
-    }
-    var bytes = Bytes(data: UnsafeRawBufferPointer(start: data, count: size))
-    let original = value(&bytes, depth: 0)
-    do { try state.push(original) } catch { fuzzFailure("push failed: \(error)") }
-    guard state.top == base + 1 else { fuzzFailure("push left \(state.top - base) values") }
-    let back: LuaValue
-    do { back = try state.value(at: -1) } catch { fuzzFailure("read failed: \(error)") }
-    if !original.sameAs(back) { fuzzFailure("round trip changed \(original.dump) into \(back.dump)") }
+    lua.run { state in
+        let base = state.top
+        var bytes = Bytes(data: UnsafeRawBufferPointer(start: data, count: size))
+        let original = value(&bytes, depth: 0)
+        do { try state.push(original) } catch { fuzzFailure("push failed: \(error)") }
+        guard state.top == base + 1 else { fuzzFailure("push left \(state.top - base) values") }
+        let back: LuaValue
+        do { back = try state.value(at: -1) } catch { fuzzFailure("read failed: \(error)") }
+        if !original.sameAs(back) { fuzzFailure("round trip changed \(original.dump) into \(back.dump)") }
 
-    lua_getglobal(L, "json")
-    lua_getfield(L, -1, "encode")
-    gwlua_remove(L, -2)
-    lua_pushvalue(L, -2)
-    if state.protectedCall(arguments: 1, results: 1, traceback: false) != LUA_OK {
-        let m = lua_type(L, -1) == LUA_TSTRING ? LuaCall.string(at: -1, in: L) : ""
-        if !(m.hasPrefix("json.encode: ") || m == "not enough memory") { fuzzFailure("encode error '\(m)'") }
+        guard lua.callJSON("encode") == LUA_OK else {
+            let m = lua.message
+            if !(m.hasPrefix("json.encode: ") || m == "not enough memory") { fuzzFailure("encode error '\(m)'") }
+            return 0
+        }
+        if lua.callJSON("decode") != LUA_OK {
+            fuzzFailure("json.encode made JSON that json.decode refuses: \(lua.message)")
+        }
         return 0
     }
-    lua_getglobal(L, "json")
-    lua_getfield(L, -1, "decode")
-    gwlua_remove(L, -2)
-    gwlua_insert(L, -2)
-    if state.protectedCall(arguments: 1, results: 1, traceback: false) != LUA_OK {
-        fuzzFailure("json.encode made JSON that json.decode refuses: \(LuaCall.string(at: -1, in: L))")
-    }
-    return 0
 }
 
 // A plain build replays inputs; under FUZZING libFuzzer supplies main.

@@ -258,16 +258,23 @@ static inline void gwlua_leave(gwlua_host *h, lua_State *previous) {
     while (__atomic_load_n(&h->interrupting, __ATOMIC_SEQ_CST) != 0) {}
 }
 
-/* Calls the function below the arguments (the original resume or wrapped
- * function) with `co` marked as running; errors pass through unchanged. */
-static inline int gwlua_calltracked(lua_State *L, lua_State *co) {
+/* Calls the function below the arguments (the original resume or wrapper)
+ * with `co` marked as running. An error passes through unchanged, except that
+ * with `position` a string message gets the Lua caller's position, which the
+ * original wrapper adds but can no longer see from behind this C frame. */
+static inline int gwlua_calltracked(lua_State *L, lua_State *co, int position) {
     gwlua_host *h = gwlua_gethost(L);
     int nargs = lua_gettop(L) - 1;
     lua_State *previous = co != NULL ? gwlua_enter(h, co) : NULL;
     int status = lua_pcallk(L, nargs, LUA_MULTRET, 0, 0, NULL);
     if (co != NULL) gwlua_leave(h, previous);
-    if (status != LUA_OK) return lua_error(L);
-    return lua_gettop(L);
+    if (status == LUA_OK) return lua_gettop(L);
+    if (position && status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
 }
 
 /* coroutine.resume, with upvalue 1 the original. */
@@ -275,7 +282,7 @@ static inline int gwlua_resume_tracked(lua_State *L) {
     lua_State *co = lua_tothread(L, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    return gwlua_calltracked(L, co);
+    return gwlua_calltracked(L, co, 0);
 }
 
 /* What coroutine.wrap returns, with upvalue 1 the original wrapper (whose
@@ -288,21 +295,7 @@ static inline int gwlua_wrapped_call(lua_State *L) {
     }
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    gwlua_host *h = gwlua_gethost(L);
-    int nargs = lua_gettop(L) - 1;
-    lua_State *previous = co != NULL ? gwlua_enter(h, co) : NULL;
-    int status = lua_pcallk(L, nargs, LUA_MULTRET, 0, 0, NULL);
-    if (co != NULL) gwlua_leave(h, previous);
-    if (status != LUA_OK) {
-        /* The original adds the caller's position, which it can no longer see. */
-        if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
-            luaL_where(L, 1);
-            lua_insert(L, -2);
-            lua_concat(L, 2);
-        }
-        return lua_error(L);
-    }
-    return lua_gettop(L);
+    return gwlua_calltracked(L, co, 1);
 }
 
 /* coroutine.wrap, with upvalue 1 the original. */

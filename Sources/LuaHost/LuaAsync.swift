@@ -19,9 +19,7 @@ public final class LuaInterruption: Sendable {
     /// any pending wait cancel its task. Async-signal-safe.
     public func request(reason: Int = 1) {
         // A timeout is final: a signal after it does not change why the run stopped.
-        if !(requested.load(ordering: .acquiring) && reasonCode.load(ordering: .relaxed) == LuaInterruption.timeoutReason) {
-            reasonCode.store(reason, ordering: .relaxed)
-        }
+        if !isTimedOut { reasonCode.store(reason, ordering: .relaxed) }
         requested.store(true, ordering: .releasing)
         let raw = state.load(ordering: .acquiring)
         if raw != 0, let L = OpaquePointer(bitPattern: raw) { gwlua_interrupt(L) }

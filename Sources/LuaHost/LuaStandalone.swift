@@ -153,7 +153,6 @@ public struct LuaStandalone {
             // Also when the REPL ended because the time ran out at its prompt.
             if state.interruption.isTimedOut { return ExitStatus.timedOut }
             if status == ExitStatus.failure, state.interruption.isRequested {
-                if state.interruption.reason == LuaInterruption.timeoutReason { return ExitStatus.timedOut }
                 return LuaSignals.lastSignal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted
             }
             if status == ExitStatus.failure,

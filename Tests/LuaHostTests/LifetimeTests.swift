@@ -99,10 +99,7 @@ func onLuaThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
         try await onLuaThread {
             let state = try makeState()
             let interruption = state.interruption
-            Task.detached {
-                try await Task.sleep(for: .milliseconds(100))
-                interruption.request()
-            }
+            interruption.request(after: 100)
             // Positioned at the line that was running.
             #expect(throws: LuaError.interrupted("test:1: interrupted!")) {
                 try state.run("while true do end", name: "=test")
@@ -134,10 +131,7 @@ func onLuaThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
         try await onLuaThread {
             let state = try makeState()
             let interruption = state.interruption
-            Task.detached {
-                try await Task.sleep(for: .milliseconds(50))
-                interruption.request()
-            }
+            interruption.request(after: 50)
             let cancelled = Atomic<Bool>(false)
             #expect(throws: LuaError.interrupted("interrupted!")) {
                 try state.wait { () async throws -> Int in

@@ -13,10 +13,7 @@ import Testing
         try await onLuaThread {
             let state = try makeState()
             let interruption = state.interruption
-            Task.detached {
-                try await Task.sleep(for: .milliseconds(100))
-                interruption.request()
-            }
+            interruption.request(after: 100)
             #expect(throws: LuaError.self) { try state.run(script, name: "=test") }
             #expect(interruption.isRequested)
             interruption.reset()

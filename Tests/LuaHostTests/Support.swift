@@ -12,6 +12,16 @@ func makeState(memoryLimit: Int? = nil) throws -> LuaState {
     return state
 }
 
+extension LuaInterruption {
+    /// Requests the interruption from another task after `milliseconds`.
+    func request(after milliseconds: Int) {
+        Task.detached {
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            self.request()
+        }
+    }
+}
+
 extension LuaState {
     /// Runs `code` and returns its first result.
     func eval(_ code: String) throws -> LuaValue {
