@@ -195,7 +195,7 @@ public final class GatewayClient: Sendable {
 
     /// Whether a call may be sent again: reads always; PATCH and DELETE are
     /// idempotent by path; a create only with an id in its body.
-    private func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type,
+    private func call<T: JSONRepresentable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type,
                                     idempotent: Bool = true) async throws -> T {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.maxTotalTime

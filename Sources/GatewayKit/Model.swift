@@ -1,6 +1,6 @@
 /// The CreateGateway request (and the `spec` of a Gateway answer), field for
 /// field as the API names them. Optional objects are absent when nil.
-public struct GatewaySpec: Codable, Sendable, Hashable {
+public struct GatewaySpec: JSONRepresentable, Sendable, Hashable {
     public var id: String?
     public var name: String
     public var zones: [String]
@@ -28,24 +28,6 @@ public struct GatewaySpec: Codable, Sendable, Hashable {
         self.pathBasedRouting = pathBasedRouting
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, name, zones, organizationId, coreWeaveAuth, weightsAndBiasesAuth, endpointConfiguration,
-             bodyBasedRouting, headerBasedRouting, pathBasedRouting
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decodeIfPresent(String.self, forKey: .id)
-        name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
-        zones = try c.decodeIfPresent([String].self, forKey: .zones) ?? []
-        organizationId = try c.decodeIfPresent(String.self, forKey: .organizationId)
-        coreWeaveAuth = try c.decodeIfPresent(CoreWeaveAuth.self, forKey: .coreWeaveAuth)
-        weightsAndBiasesAuth = try c.decodeIfPresent(WeightsAndBiasesAuth.self, forKey: .weightsAndBiasesAuth)
-        endpointConfiguration = try c.decodeIfPresent(EndpointConfiguration.self, forKey: .endpointConfiguration)
-        bodyBasedRouting = try c.decodeIfPresent(BodyBasedRouting.self, forKey: .bodyBasedRouting)
-        headerBasedRouting = try c.decodeIfPresent(HeaderBasedRouting.self, forKey: .headerBasedRouting)
-        pathBasedRouting = try c.decodeIfPresent(PathBasedRouting.self, forKey: .pathBasedRouting)
-    }
 
     /// Which auth the spec uses, by its API field name.
     public var authKind: String? {
@@ -59,11 +41,11 @@ public struct GatewaySpec: Codable, Sendable, Hashable {
     }
 }
 
-public struct CoreWeaveAuth: Codable, Sendable, Hashable {
+public struct CoreWeaveAuth: JSONRepresentable, Sendable, Hashable {
     public init() {}
 }
 
-public struct WeightsAndBiasesAuth: Codable, Sendable, Hashable, CustomStringConvertible,
+public struct WeightsAndBiasesAuth: JSONRepresentable, Sendable, Hashable, CustomStringConvertible,
     CustomDebugStringConvertible, CustomReflectable {
     /// A secret: never printed (see `description`), never returned by the API.
     public var apiKey: String?
@@ -101,52 +83,32 @@ public struct WeightsAndBiasesAuth: Codable, Sendable, Hashable, CustomStringCon
     }
 }
 
-public struct EndpointConfiguration: Codable, Sendable, Hashable {
+public struct EndpointConfiguration: JSONRepresentable, Sendable, Hashable {
     public var additionalDns: [String]
     public init(additionalDns: [String] = []) { self.additionalDns = additionalDns }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        additionalDns = try c.decodeIfPresent([String].self, forKey: .additionalDns) ?? []
-    }
 }
 
-public struct BodyBasedRouting: Codable, Sendable, Hashable {
+public struct BodyBasedRouting: JSONRepresentable, Sendable, Hashable {
     public var apiType: APIType
     public init(apiType: APIType = .openAI) { self.apiType = apiType }
 }
 
-public struct HeaderBasedRouting: Codable, Sendable, Hashable {
+public struct HeaderBasedRouting: JSONRepresentable, Sendable, Hashable {
     public var headerName: String
     public init(headerName: String) { self.headerName = headerName }
 }
 
-public struct PathBasedRouting: Codable, Sendable, Hashable {
+public struct PathBasedRouting: JSONRepresentable, Sendable, Hashable {
     public init() {}
 }
 
 /// An enum the API sends as a string (older servers: an integer). Unknown
 /// values are kept, so a newer server's answer still decodes.
-public protocol LenientEnum: Codable, Hashable, Sendable, RawRepresentable where RawValue == String {
+public protocol LenientEnum: JSONRepresentable, Hashable, Sendable, RawRepresentable where RawValue == String {
     static var ordered: [String] { get }
     init(rawValue: String)
 }
 
-extension LenientEnum {
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let i = try? c.decode(Int.self) {
-            self.init(rawValue: i >= 0 && i < Self.ordered.count ? Self.ordered[i] : "\(i)")
-        } else {
-            self.init(rawValue: try c.decode(String.self))
-        }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
-}
 
 public struct APIType: LenientEnum, CustomStringConvertible {
     public let rawValue: String
@@ -188,7 +150,7 @@ public struct ConditionStatus: LenientEnum, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
-public struct GatewayCondition: Codable, Sendable, Hashable {
+public struct GatewayCondition: JSONRepresentable, Sendable, Hashable {
     public var type: String?
     public var lastUpdateTime: String?
     public var reason: String?
@@ -207,7 +169,7 @@ public struct GatewayCondition: Codable, Sendable, Hashable {
     }
 }
 
-public struct GatewayStatus: Codable, Sendable, Hashable {
+public struct GatewayStatus: JSONRepresentable, Sendable, Hashable {
     public var createdAt: String?
     public var updatedAt: String?
     public var conditions: [GatewayCondition]
@@ -222,19 +184,10 @@ public struct GatewayStatus: Codable, Sendable, Hashable {
         self.endpoints = endpoints
         self.status = status
     }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        createdAt = try c.decodeIfPresent(String.self, forKey: .createdAt)
-        updatedAt = try c.decodeIfPresent(String.self, forKey: .updatedAt)
-        conditions = try c.decodeIfPresent([GatewayCondition].self, forKey: .conditions) ?? []
-        endpoints = try c.decodeIfPresent([String].self, forKey: .endpoints) ?? []
-        status = try c.decodeIfPresent(GatewayStatusCode.self, forKey: .status) ?? .unspecified
-    }
 }
 
 /// A gateway as the API answers it.
-public struct Gateway: Codable, Sendable, Hashable {
+public struct Gateway: JSONRepresentable, Sendable, Hashable {
     public var spec: GatewaySpec
     public var status: GatewayStatus
 
@@ -242,38 +195,24 @@ public struct Gateway: Codable, Sendable, Hashable {
         self.spec = spec
         self.status = status
     }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        spec = try c.decode(GatewaySpec.self, forKey: .spec)
-        status = try c.decodeIfPresent(GatewayStatus.self, forKey: .status) ?? GatewayStatus()
-    }
 }
 
 /// `{"gateway": Gateway}` — the answer of create, get, update and delete.
-public struct GatewayEnvelope: Codable, Sendable, Hashable {
+public struct GatewayEnvelope: JSONRepresentable, Sendable, Hashable {
     public var gateway: Gateway
     public init(gateway: Gateway) { self.gateway = gateway }
 }
 
 /// `{"items": [Gateway]}` — the answer of list.
-public struct GatewayList: Codable, Sendable, Hashable {
+public struct GatewayList: JSONRepresentable, Sendable, Hashable {
     public var items: [Gateway]
     public init(items: [Gateway]) { self.items = items }
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        items = try c.decodeIfPresent([Gateway].self, forKey: .items) ?? []
-    }
 }
 
 /// `{"zones": [...]}` — the answer of parameters.
-public struct GatewayParameters: Codable, Sendable, Hashable {
+public struct GatewayParameters: JSONRepresentable, Sendable, Hashable {
     public var zones: [String]
     public init(zones: [String]) { self.zones = zones }
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        zones = try c.decodeIfPresent([String].self, forKey: .zones) ?? []
-    }
 }
 
 /// A google.rpc.Status error body.

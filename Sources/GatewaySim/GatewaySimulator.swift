@@ -22,9 +22,10 @@ public final class GatewaySimulator: Sendable {
     let store: SimStore
     private let random: Mutex<SplitMix64>
     private let counters = Mutex<[String: Int]>([:])
-    /// When each call arrived (monotonic), for tests that check retry timing
+    /// When each call arrived (monotonic; the latest 5,000 to 10,000 per call), for tests that check retry timing
     /// on the server's side, where the client's own latency does not count.
     private let arrivals = Mutex<[String: [ContinuousClock.Instant]]>([:])
+    static let arrivalsKept = 10_000
 
     public init(configuration: SimConfiguration = .init()) throws {
         self.configuration = configuration
@@ -77,9 +78,12 @@ public final class GatewaySimulator: Sendable {
         router.patch("\(Self.base)/:id") { request, context in
             try await self.handle(request, context, "update") {
                 let id = try context.parameters.require("id")
-                let buffer = try await request.body.collect(upTo: 1 << 20)
-                guard case .object(let patch)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) else {
-                    return self.status(.badRequest, code: 3, "the request body is not a JSON object")
+                let patch: [String: JSONValue]
+                switch try await self.document(of: request) {
+                case .success(.object(let fields)): patch = fields
+                case .success(let other):
+                    return self.status(.badRequest, code: 3, "the request body must be a JSON object, not a \(other.kindName)")
+                case .failure(let failure): return failure.response
                 }
                 do {
                     let updated = try await self.store.update(id, now: Date()) { current in try self.merge(patch, into: current) }
@@ -111,7 +115,11 @@ public final class GatewaySimulator: Sendable {
                         _ body: () async throws -> Response) async throws -> Response {
         counters.withLock { $0[call, default: 0] += 1 }
         let now = ContinuousClock.now
-        arrivals.withLock { $0[call, default: []].append(now) }
+        arrivals.withLock { arrivals in
+            // The recent ones are enough for tests; a long-running `gwlua sim` must not grow without bound.
+            if arrivals[call, default: []].count >= Self.arrivalsKept { arrivals[call]?.removeFirst(Self.arrivalsKept / 2) }
+            arrivals[call, default: []].append(now)
+        }
         if configuration.latencyMilliseconds > 0 {
             try await Task.sleep(for: .milliseconds(configuration.latencyMilliseconds))
         }
@@ -154,11 +162,21 @@ public final class GatewaySimulator: Sendable {
         return nil
     }
 
-    private func spec(from request: Request) async throws -> Result<GatewaySpec, ResponseFailure> {
+    /// The request body as JSON, or the 400 that says where it is not.
+    private func document(of request: Request) async throws -> Result<JSONValue, ResponseFailure> {
         let buffer = try await request.body.collect(upTo: 1 << 20)
-        let data = Data(buffer.readableBytesView)
-        guard let document = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            return .failure(ResponseFailure(status(.badRequest, code: 3, "the request body is not valid JSON")))
+        do {
+            return .success(try JSONValue(parsing: Data(buffer.readableBytesView)))
+        } catch {
+            return .failure(ResponseFailure(status(.badRequest, code: 3, "the request body is not valid JSON: \(error)")))
+        }
+    }
+
+    private func spec(from request: Request) async throws -> Result<GatewaySpec, ResponseFailure> {
+        let document: JSONValue
+        switch try await self.document(of: request) {
+        case .success(let value): document = value
+        case .failure(let failure): return .failure(failure)
         }
         let result = SpecValidator.validate(document, context: ValidationContext(zones: configuration.zones))
         guard let spec = result.spec else {
@@ -176,7 +194,7 @@ public final class GatewaySimulator: Sendable {
         var stored = current
         stored.id = nil
         stored.organizationId = nil
-        guard case .object(var merged) = try WireJSON.decode(JSONValue.self, from: WireJSON.encode(stored)) else {
+        guard case .object(var merged) = stored.json else {
             throw ResponseFailure(status(.internalServerError, code: 13, "internal error: stored gateway is not an object"))
         }
         if case .string(let name)? = patch["name"], name != current.name {

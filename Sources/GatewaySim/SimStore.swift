@@ -202,9 +202,21 @@ actor SimStore {
 }
 
 enum SimClock {
+    /// RFC 3339 in UTC with milliseconds ("2023-11-07T05:31:56.123Z"). By hand:
+    /// the emulator stamps three per answer, and Foundation's ISO 8601 style
+    /// cost it several percent of each request.
     static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-            .replacingOccurrences(of: "+0000", with: "Z")
+        let whole = date.timeIntervalSince1970.rounded(.down)
+        var seconds = time_t(whole)
+        let fraction = min(999, Int((date.timeIntervalSince1970 - whole) * 1000))  // truncated, as Foundation does
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        func pad(_ n: Int32, _ width: Int) -> String {
+            let digits = String(n)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T"
+            + "\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(fraction), 3))Z"
     }
 
     static func parse(_ text: String) -> Date? {

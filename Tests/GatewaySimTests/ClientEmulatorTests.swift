@@ -3,6 +3,7 @@ import Foundation
 import GatewayKit
 @testable import GatewaySim
 import Logging
+import NIOCore
 import Synchronization
 import Testing
 
@@ -296,5 +297,38 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
         var missing = HTTPClientRequest(url: server.endpoint + "/v1alpha1/other")
         missing.headers.add(name: "Authorization", value: "Bearer t")
         #expect(try await GatewayClient.sharedHTTPClient.execute(missing, timeout: .seconds(5)).status.code == 404)
+    }
+}
+
+@Suite struct EmulatorAnswerTests {
+    /// The emulator's hand-made timestamps read as Foundation's ISO 8601 style
+    /// wrote them, before 1970, at millisecond edges and in leap years.
+    @Test func timestampsMatchFoundation() {
+        let style = Date.ISO8601FormatStyle().year().month().day().time(includingFractionalSeconds: true)
+            .timeZone(separator: .omitted)
+        for seconds in [0, 0.001, 0.999, 1_699_335_116.123, 1_709_164_800.5, -1.25, -86_400 * 365.25 * 30, 4_102_444_799.999] {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(SimClock.format(date) == date.formatted(style).replacingOccurrences(of: "+0000", with: "Z"), "\(seconds)")
+        }
+    }
+
+    /// A body that is not JSON gets a 400 that says what is wrong and where.
+    @Test func malformedBodiesSayWhere() async throws {
+        let server = try await SimServer.start()
+        defer { Task { await server.stop() } }
+        for (method, path, body, expected) in [
+            ("POST", "", #"{"name": "a",}"#, "not valid JSON: expected a string key at byte 14"),
+            ("POST", "", "", "not valid JSON: unexpected end of JSON at byte 1"),
+            ("PATCH", "/00000000-0000-0000-0000-000000000000", "[1]", "must be a JSON object, not a list"),
+        ] {
+            var request = HTTPClientRequest(url: server.endpoint + "/v1alpha1/inference/gateways" + path)
+            request.method = .init(rawValue: method)
+            request.headers.add(name: "Authorization", value: "Bearer t")
+            request.body = .bytes(ByteBuffer(string: body))
+            let response = try await GatewayClient.sharedHTTPClient.execute(request, timeout: .seconds(5))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 16))
+            #expect(response.status.code == 400)
+            #expect(text.contains(expected), "\(text)")
+        }
     }
 }
