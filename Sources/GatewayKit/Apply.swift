@@ -83,7 +83,7 @@ public enum Applier {
                 var item = item
                 if item.action == .create, item.desired?.id == nil {
                     // The id goes into the journal before the request: a resumed run re-sends the same one.
-                    item.desired?.id = earlierIDs[item.name] ?? UUID().uuidString.lowercased()
+                    item.desired?.id = earlierIDs[item.name] ?? GatewaySpec.newID()
                 }
                 let work = item
                 running += 1

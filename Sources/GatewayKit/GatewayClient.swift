@@ -100,7 +100,7 @@ public final class GatewayClient: Sendable {
     /// lost answer finds the first attempt's gateway instead of making another.
     public func create(_ spec: GatewaySpec) async throws -> Gateway {
         var spec = spec
-        if spec.id == nil { spec.id = UUID().uuidString.lowercased() }
+        if spec.id == nil { spec.id = GatewaySpec.newID() }
         let body = try spec.requestJSON()
         do {
             return try await call(.POST, Self.path, body: body, as: GatewayEnvelope.self, idempotent: true).gateway
@@ -240,21 +240,28 @@ public final class GatewayClient: Sendable {
         case transport(APIError)
     }
 
+    /// One attempt. AHC's future-based API, because its async one hops between the
+    /// event loop and the cooperative pool several times per request (head, body
+    /// parts, end): with the future the answer is gathered on the event loop and
+    /// this task resumes once. Cancelling the task cancels the request.
     private func send(_ method: HTTPMethod, _ path: String, body: Data?) async -> Outcome {
-        var request = HTTPClientRequest(url: configuration.endpoint + path)
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(configuration.token)")
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "User-Agent", value: configuration.userAgent)
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
         do {
-            let response = try await http.execute(request, timeout: .nanoseconds(Int64(configuration.timeout.components.seconds) * 1_000_000_000
-                + configuration.timeout.components.attoseconds / 1_000_000_000))
-            let buffer = try await response.body.collect(upTo: 16 << 20)
-            return .answer(status: Int(response.status.code), body: Data(buffer.readableBytesView),
+            var headers = HTTPHeaders()
+            headers.reserveCapacity(5)
+            headers.add(name: "Authorization", value: "Bearer \(configuration.token)")
+            headers.add(name: "Accept", value: "application/json")
+            headers.add(name: "User-Agent", value: configuration.userAgent)
+            if body != nil { headers.add(name: "Content-Type", value: "application/json") }
+            let request = try HTTPClient.Request(url: configuration.endpoint + path, method: method, headers: headers,
+                                                 body: body.map { .bytes($0) })
+            let task = http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 16 << 20),
+                                    deadline: .now() + .nanoseconds(Int64(configuration.timeout.inSeconds * 1e9)))
+            let response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
+            }
+            return .answer(status: Int(response.status.code), body: response.body.map { Data($0.readableBytesView) } ?? Data(),
                            retryAfter: response.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter))
         } catch {
             return .transport(APIError(code: Self.isTimeout(error) ? "DEADLINE_EXCEEDED" : "TRANSPORT",

@@ -189,8 +189,7 @@ public enum Planner {
         var request = desired
         request.id = nil
         request.organizationId = nil
-        let full = try WireJSON.decode(JSONValue.self, from: WireJSON.encode(request))
-        guard case .object(let all) = full else { return Data("{}".utf8) }
+        guard case .object(let all) = request.json else { return Data("{}".utf8) }
         var patch: [String: JSONValue] = [:]
         for change in item.changes {
             let top = String(change.path.prefix { $0 != "." })

@@ -222,7 +222,7 @@ public final class GatewaySimulator: Sendable {
 
     struct ResponseFailure: Error { let response: Response; init(_ r: Response) { response = r } }
 
-    private func json<T: Encodable>(_ value: T) throws -> Response {
+    private func json<T: JSONRepresentable>(_ value: T) throws -> Response {
         let data = try WireJSON.encode(value)
         return Response(status: .ok, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))

@@ -81,7 +81,7 @@ actor SimStore {
 
     func create(_ spec: GatewaySpec, now: Date) throws -> Gateway {
         var spec = spec
-        let id = spec.id?.lowercased() ?? UUID().uuidString.lowercased()
+        let id = spec.id?.lowercased() ?? GatewaySpec.newID()
         if gateways[id] != nil { throw Failure.alreadyExists(id) }
         spec.id = id
         spec.organizationId = configuration.organizationId

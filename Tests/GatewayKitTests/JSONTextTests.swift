@@ -121,3 +121,17 @@ import Testing
         #expect(try WireJSON.encode(fast) == (try Self.foundationWriter.encode(slow)))
     }
 }
+
+@Suite struct GatewayIDTests {
+    /// New ids are version 4 UUIDs in lowercase, and do not repeat.
+    @Test func idsAreVersion4UUIDs() {
+        var seen = Set<String>()
+        for _ in 0..<3_000 {
+            let id = GatewaySpec.newID()
+            #expect(id.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/) != nil, "\(id)")
+            #expect(UUID(uuidString: id)?.uuidString.lowercased() == id)
+            seen.insert(id)
+        }
+        #expect(seen.count == 3_000)
+    }
+}
