@@ -180,8 +180,21 @@ func startSim(_ gwlua: String) throws -> (Process, String) {
     return (process, String(text[r.lowerBound...].prefix { $0 != " " && $0 != "\n" }))
 }
 
+/// This process's CPU time (user + system), in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 /// Creates per second through GatewayClient at `concurrency`, for `seconds`.
 func clientRate(endpoint: String, concurrency: Int, seconds: Double) async throws -> Double {
+    try await clientRun(endpoint: endpoint, concurrency: concurrency, seconds: seconds).rate
+}
+
+/// Creates per second, and this process's CPU microseconds per create.
+func clientRun(endpoint: String, concurrency: Int, seconds: Double) async throws -> (rate: Double, cpuMicroseconds: Double) {
+    let cpuBefore = cpuSeconds()
     let client = try GatewayClient(configuration: ClientConfiguration(endpoint: endpoint, token: "bench"))
     let spec = GatewaySpec(name: "bench", zones: ["US-EAST-04A"], coreWeaveAuth: .init(), bodyBasedRouting: .init())
     let start = now()
@@ -198,7 +211,7 @@ func clientRate(endpoint: String, concurrency: Int, seconds: Double) async throw
         }
         return try await group.reduce(0, +)
     }
-    return Double(done) / (now() - start)
+    return (Double(done) / (now() - start), (cpuSeconds() - cpuBefore) / Double(max(done, 1)) * 1e6)
 }
 
 /// wrk's rate for the same POST against the same endpoint (the ceiling).
@@ -225,20 +238,32 @@ func wrkRate(endpoint: String, connections: Int, seconds: Int) throws -> Double?
     return Double(line.split(separator: " ").last ?? "")
 }
 
-func benchClient(gwlua: String, seconds: Int) async throws {
+/// Alternates the client and wrk in short rounds, so a change in the machine's
+/// load (these machines are shared) falls on both; reports the medians and the
+/// median of the per-round ratios.
+func benchClient(gwlua: String, seconds: Int, rounds: Int) async throws {
     let (sim, endpoint) = try startSim(gwlua)
     defer { sim.terminate(); sim.waitUntilExit() }
-    print("client: creates/s against `gwlua sim` (its own process), \(seconds) s each, wrk as the ceiling")
+    print("client: creates/s against `gwlua sim` (its own process), \(rounds) alternating rounds of \(seconds) s, wrk as the ceiling")
     for concurrency in [1, 32] {
         _ = try await clientRate(endpoint: endpoint, concurrency: concurrency, seconds: 0.5)  // warm up
-        let ours = try await clientRate(endpoint: endpoint, concurrency: concurrency, seconds: Double(seconds))
-        let ceiling = try wrkRate(endpoint: endpoint, connections: concurrency, seconds: seconds)
-        if let ceiling {
-            print(String(format: "  concurrency %2d: gwlua client %8.0f/s   wrk %8.0f/s   %5.1f%% of wrk%@", concurrency, ours, ceiling,
-                         ours / ceiling * 100, concurrency == 32 ? "  (target >= 70%)" : ""))
-        } else {
-            print(String(format: "  concurrency %2d: gwlua client %8.0f/s   (wrk not found: apt-get install wrk)", concurrency, ours))
+        var ours: [Double] = [], ceilings: [Double] = [], cpu: [Double] = []
+        for _ in 0..<rounds {
+            let run = try await clientRun(endpoint: endpoint, concurrency: concurrency, seconds: Double(seconds))
+            ours.append(run.rate)
+            cpu.append(run.cpuMicroseconds)
+            guard let ceiling = try wrkRate(endpoint: endpoint, connections: concurrency, seconds: seconds) else { break }
+            ceilings.append(ceiling)
         }
+        guard ceilings.count == ours.count else {
+            print(String(format: "  concurrency %2d: gwlua client %8.0f/s   (wrk not found: apt-get install wrk)", concurrency, median(ours)))
+            continue
+        }
+        let ratios = zip(ours, ceilings).map { $0 / $1 * 100 }
+        print(String(format: "  concurrency %2d: gwlua client %8.0f/s   wrk %8.0f/s   %5.1f%% of wrk (rounds: %@)%@", concurrency,
+                     median(ours), median(ceilings), median(ratios), ratios.map { String(format: "%.0f%%", $0) }.joined(separator: " "),
+                     concurrency == 32 ? "  (target >= 70%)" : ""))
+        print(String(format: "                  client CPU per create: %.0f us (median)", median(cpu)))
     }
 }
 
@@ -413,7 +438,7 @@ case "client":
     let semaphore = DispatchSemaphore(value: 0)
     // Detached: top-level code is on the main actor, which this thread is about to block.
     Task.detached {
-        do { try await benchClient(gwlua: gwlua, seconds: quick ? 2 : 5) } catch { print("client: \(error)") }
+        do { try await benchClient(gwlua: gwlua, seconds: 2, rounds: quick ? 3 : 7) } catch { print("client: \(error)") }
         semaphore.signal()
     }
     semaphore.wait()
