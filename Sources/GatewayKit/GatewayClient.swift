@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 
 /// Where and how to reach the API.
 public struct ClientConfiguration: Sendable {
