@@ -14,7 +14,7 @@ public struct SpecDocuments: Sendable {
     public var entries: [Entry]
 
     public init(data: Data) {
-        if let whole = try? JSONDecoder().decode(JSONValue.self, from: data) {
+        if let whole = try? JSONValue(parsing: data) {
             if case .array(let items) = whole {
                 entries = items.enumerated().map { Entry(location: "[\($0.offset + 1)]", document: $0.element) }
             } else {
@@ -31,7 +31,7 @@ public struct SpecDocuments: Sendable {
         }
         entries = nonEmpty.map { (index, line) in
             let bytes = Data(line)
-            if let value = try? JSONDecoder().decode(JSONValue.self, from: bytes) {
+            if let value = try? JSONValue(parsing: bytes) {
                 return Entry(location: ":\(index + 1)", document: value)
             }
             return Entry(location: ":\(index + 1)", document: nil, parseError: SpecDocuments.describe(bytes))
@@ -41,11 +41,10 @@ public struct SpecDocuments: Sendable {
     static func describe(_ data: Data) -> String {
         if data.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return "the file is empty" }
         do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            _ = try JSONValue(parsing: data)
             return "not a JSON document"
         } catch {
-            let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-            return "invalid JSON" + (text.map { ": \($0)" } ?? "")
+            return "invalid JSON: \(error)"
         }
     }
 }

@@ -320,7 +320,7 @@ func startSim(_ extra: [String]) throws -> (Process, String) {
             a.json[2]: warning: zones: no zones given: the API may place the gateway in any zone
             a.json[2]: error: weightsAndBiasesAuth: only one auth may be set, but both coreWeaveAuth and weightsAndBiasesAuth are
             a.json[2]: error: weightsAndBiasesAuth.serverUrl: serverUrl is required when apiKey is set
-            b.jsonl:2: invalid JSON: Invalid value around character 1.
+            b.jsonl:2: invalid JSON: expected a string key at byte 2
 
             """)
         #expect(!r.stdout.contains("sekret"))
