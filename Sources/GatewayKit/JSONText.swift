@@ -97,6 +97,8 @@ struct JSONTextParser {
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     mutating func document() throws -> JSONValue {
+        // A UTF-8 byte order mark (editors on Windows write one) is skipped, as Foundation's readers do.
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { at = 3 }
         skipSpace()
         let value = try parseValue()
         skipSpace()

@@ -69,6 +69,13 @@ import Testing
         #expect(throws: Never.self) { try JSONValue(parsing: Data(justDeepEnough.utf8)) }
     }
 
+    /// A leading UTF-8 byte order mark is skipped, as Foundation's readers skip it.
+    @Test func aByteOrderMarkIsSkipped() throws {
+        let text = Data([0xEF, 0xBB, 0xBF]) + Data(#"{"a":[1]}"#.utf8)
+        #expect(try JSONValue(parsing: text) == (try JSONDecoder().decode(JSONValue.self, from: text)))
+        #expect(throws: JSONSyntaxError.self) { try JSONValue(parsing: Data([0xEF, 0xBB, 0xBF])) }
+    }
+
     /// Random values (keys in mixed case, strings with escapes and non-ASCII) write
     /// byte for byte as Foundation's sorted-key encoder writes them, and parse back.
     @Test func writesAsFoundationDoesAndRoundTrips() throws {
