@@ -442,6 +442,26 @@ case "client":
         semaphore.signal()
     }
     semaphore.wait()
+case "client-creates":
+    // Exactly N creates at concurrency 32 against a running emulator; scripts/bench
+    // client-instructions counts their instructions under callgrind (repeatable on a noisy machine).
+    let endpoint = args.dropFirst().first ?? "http://127.0.0.1:8080"
+    let n = Int(args.dropFirst(2).first ?? "") ?? 1000
+    let semaphore = DispatchSemaphore(value: 0)
+    Task.detached {
+        do {
+            let client = try GatewayClient(configuration: ClientConfiguration(endpoint: endpoint, token: "bench"))
+            let spec = GatewaySpec(name: "bench", zones: ["US-EAST-04A"], coreWeaveAuth: .init(), bodyBasedRouting: .init())
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<32 {
+                    group.addTask { for _ in stride(from: worker, to: n, by: 32) { _ = try await client.create(spec) } }
+                }
+                try await group.waitForAll()
+            }
+        } catch { print("client-creates: \(error)") }
+        semaphore.signal()
+    }
+    semaphore.wait()
 case "repl":
     do { try benchREPL(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", keys: quick ? 100 : 500) } catch {
         print("repl: \(error)")
