@@ -264,15 +264,10 @@ public final class GatewayClient: Sendable {
             headers.add(name: "Accept", value: "application/json")
             headers.add(name: "User-Agent", value: configuration.userAgent)
             if body != nil { headers.add(name: "Content-Type", value: "application/json") }
-            var request: HTTPClient.Request
-            if method == .POST, path == Self.path {
-                request = createTemplate
-                request.headers = headers
-                request.body = body.map { .bytes($0) }
-            } else {
-                request = try HTTPClient.Request(url: configuration.endpoint + path, method: method, headers: headers,
-                                                 body: body.map { .bytes($0) })
-            }
+            var request = method == .POST && path == Self.path
+                ? createTemplate : try HTTPClient.Request(url: configuration.endpoint + path, method: method)
+            request.headers = headers
+            request.body = body.map { .bytes($0) }
             let task = http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 16 << 20),
                                     deadline: .now() + .nanoseconds(Int64(configuration.timeout.inSeconds * 1e9)))
             let response = try await withTaskCancellationHandler {
