@@ -14,7 +14,7 @@ public struct SpecDocuments: Sendable {
     public var entries: [Entry]
 
     public init(data: Data) {
-        if let whole = try? JSONValue(parsing: data) {
+        if case let (whole?, _) = SpecDocuments.parse(data) {
             if case .array(let items) = whole {
                 entries = items.enumerated().map { Entry(location: "[\($0.offset + 1)]", document: $0.element) }
             } else {
@@ -26,25 +26,22 @@ public struct SpecDocuments: Sendable {
         let lines = data.split(separator: 10, omittingEmptySubsequences: false)
         let nonEmpty = lines.enumerated().filter { !$0.element.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }
         if nonEmpty.count <= 1 {
-            entries = [Entry(location: "", document: nil, parseError: SpecDocuments.describe(data))]
+            entries = [Entry(location: "", document: nil, parseError: SpecDocuments.parse(data).error)]
             return
         }
         entries = nonEmpty.map { (index, line) in
-            let bytes = Data(line)
-            if let value = try? JSONValue(parsing: bytes) {
-                return Entry(location: ":\(index + 1)", document: value)
-            }
-            return Entry(location: ":\(index + 1)", document: nil, parseError: SpecDocuments.describe(bytes))
+            let (document, error) = SpecDocuments.parse(Data(line))
+            return Entry(location: ":\(index + 1)", document: document, parseError: error)
         }
     }
 
-    static func describe(_ data: Data) -> String {
-        if data.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return "the file is empty" }
+    /// The document, or why it is not one.
+    static func parse(_ data: Data) -> (document: JSONValue?, error: String?) {
+        if data.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return (nil, "the file is empty") }
         do {
-            _ = try JSONValue(parsing: data)
-            return "not a JSON document"
+            return (try JSONValue(parsing: data), nil)
         } catch {
-            return "invalid JSON: \(error)"
+            return (nil, "invalid JSON: \(error)")
         }
     }
 }
