@@ -8,12 +8,23 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     public var httpStatus: Int?
     public var message: String
     public var details: [RPCDetail]
+    /// The gateway as last seen, when the failure is its state (STATUS_FAILED).
+    public var gateway: Gateway?
 
-    public init(code: String, httpStatus: Int? = nil, message: String, details: [RPCDetail] = []) {
+    public init(code: String, httpStatus: Int? = nil, message: String, details: [RPCDetail] = [], gateway: Gateway? = nil) {
         self.code = code
         self.httpStatus = httpStatus
         self.message = message
         self.details = details
+        self.gateway = gateway
+    }
+
+    /// How long the server asked to wait (RetryInfo), if it said.
+    public var retryDelay: Duration? { details.lazy.compactMap(\.retryDelay).first }
+
+    /// A quota refusal (QuotaFailure) without a RetryInfo: waiting will not help.
+    public var isQuotaExhausted: Bool {
+        details.contains { $0.type == RPCDetail.quotaFailure } && retryDelay == nil
     }
 
     /// One readable line: `NOT_FOUND (HTTP 404): gateway 'x' not found`.
@@ -21,14 +32,12 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         var text = code
         if let httpStatus { text += " (HTTP \(httpStatus))" }
         text += ": " + message
-        let violations = details.flatMap { $0.fieldViolations ?? [] }
-        if !violations.isEmpty {
-            text += " [" + violations.map { "\($0.field): \($0.description)" }.joined(separator: "; ") + "]"
-        }
+        let clauses = details.compactMap(\.summary)
+        if !clauses.isEmpty { text += " [" + clauses.joined(separator: "; ") + "]" }
         return text
     }
 
-    static let grpcNames = [
+    public static let grpcNames = [
         0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
         6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 10: "ABORTED",
         11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
@@ -51,21 +60,5 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case 500...599: return "INTERNAL"
         default: return "UNKNOWN"
         }
-    }
-
-    /// The error an HTTP answer stands for, from a google.rpc.Status body when
-    /// there is one, else from the status alone (empty, HTML or cut-off bodies).
-    public static func from(httpStatus: Int, body: Data) -> APIError {
-        if let status = try? JSONDecoder().decode(RPCStatus.self, from: body),
-           let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], object["code"] != nil || object["message"] != nil {
-            let name = grpcNames[status.code] ?? name(forHTTPStatus: httpStatus)
-            return APIError(code: name, httpStatus: httpStatus,
-                            message: status.message.isEmpty ? "HTTP \(httpStatus)" : status.message, details: status.details)
-        }
-        var snippet = String(decoding: body.prefix(200), as: UTF8.self)
-            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-        if snippet.hasPrefix("<") { snippet = "an HTML page" }
-        let message = snippet.isEmpty ? "HTTP \(httpStatus) with an empty body" : "HTTP \(httpStatus): \(snippet)"
-        return APIError(code: name(forHTTPStatus: httpStatus), httpStatus: httpStatus, message: message)
     }
 }

@@ -34,6 +34,26 @@ public struct ApplyOutcome: Sendable {
     public var gateway: Gateway?
     public var error: APIError?
     public var seconds: Double
+    /// After an update: what the server kept that the spec does not want (DNS
+    /// names it merged); only a replace changes those.
+    public var kept: [FieldChange] = []
+    /// A replace: the id of the gateway it replaced (deleted once the new one was READY).
+    public var replacedID: String?
+
+    /// A plain sentence about `kept`, or nil.
+    public var note: String? {
+        guard !kept.isEmpty else { return nil }
+        return "the API kept " + kept.map { "\($0.path) \($0.old?.compactText ?? "")" }.joined(separator: "; ")
+            + " although the spec no longer lists it; removing it needs the gateway replaced (apply with replace = true)"
+    }
+}
+
+/// What an apply reports while it runs: each item's outcome, and the statuses a
+/// wait passes through (STATUS_ERROR is recoverable, and people want to see it).
+public enum ApplyEvent: Sendable {
+    case outcome(ApplyOutcome)
+    /// Item `index` (named `name`) is waiting, and its gateway is now in this status.
+    case status(index: Int, name: String, gateway: Gateway)
 }
 
 /// Lets another thread (a signal, fail_fast) stop an apply from launching more work.
@@ -49,7 +69,7 @@ public final class ApplyControl: Sendable {
 public enum Applier {
     public static func run(_ plan: Plan, client: GatewayClient, journal: Journal?, options: ApplyOptions,
                            control: ApplyControl = ApplyControl(),
-                           onOutcome: @escaping @Sendable (ApplyOutcome) -> Void) async -> [ApplyOutcome] {
+                           onEvent: @escaping @Sendable (ApplyEvent) -> Void) async -> [ApplyOutcome] {
         let earlierIDs = journal?.createIDs() ?? [:]
         if let journal {
             try? await journal.append(JournalRecord(event: "run", pid: getpid(), items: plan.items.count))
@@ -61,7 +81,7 @@ public enum Applier {
                 outcomes[outcome.index] = outcome
                 if !outcome.ok && !outcome.skipped && options.failFast { control.stopLaunching() }
                 if outcome.error?.code == "JOURNAL" { control.stopLaunching() }
-                onOutcome(outcome)
+                onEvent(.outcome(outcome))
             }
             for (index, item) in plan.items.enumerated() {
                 let needsWork = item.action != .unchanged || (options.wait && item.existing?.status.status != .ready)
@@ -81,13 +101,17 @@ public enum Applier {
                     continue
                 }
                 var item = item
-                if item.action == .create, item.desired?.id == nil {
+                if item.action == .create || item.action == .replace, item.desired?.id == nil {
                     // The id goes into the journal before the request: a resumed run re-sends the same one.
                     item.desired?.id = earlierIDs[item.name] ?? GatewaySpec.newID()
                 }
                 let work = item
                 running += 1
-                group.addTask { await perform(work, index: index, client: client, journal: journal, options: options) }
+                group.addTask {
+                    await perform(work, index: index, client: client, journal: journal, options: options) { gateway in
+                        onEvent(.status(index: index, name: work.name, gateway: gateway))
+                    }
+                }
             }
             for await done in group { record(done) }
         }
@@ -95,7 +119,7 @@ public enum Applier {
     }
 
     static func perform(_ item: PlanItem, index: Int, client: GatewayClient, journal: Journal?,
-                        options: ApplyOptions) async -> ApplyOutcome {
+                        options: ApplyOptions, onStatus: @escaping @Sendable (Gateway) -> Void) async -> ApplyOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         var outcome = ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: false,
@@ -103,25 +127,33 @@ public enum Applier {
         do {
             if let journal, item.action != .unchanged {
                 do {
-                    try await journal.append(JournalRecord(event: "intent", action: item.action.rawValue, name: item.name, id: item.id))
+                    // A replace journals the new gateway's id (a resumed run re-sends it) and names the old one.
+                    try await journal.append(item.action == .replace
+                        ? JournalRecord(event: "intent", action: item.action.rawValue, name: item.name, id: item.desired?.id,
+                                        message: "replaces \(item.id ?? "?")")
+                        : JournalRecord(event: "intent", action: item.action.rawValue, name: item.name, id: item.id))
                 } catch {
                     throw APIError(code: "JOURNAL", message: "\(error); nothing was sent for \(item.name)")
                 }
             }
-            outcome.gateway = try await act(item, client: client, options: options)
+            outcome.gateway = try await act(item, client: client, options: options, onStatus: onStatus)
             outcome.ok = true
+            if item.action == .update, let desired = item.desired, let answer = outcome.gateway?.spec {
+                outcome.kept = Planner.replaceOnly(from: answer, to: desired)
+            }
+            if item.action == .replace { outcome.replacedID = item.id }
         } catch let error as APIError {
             outcome.error = error
         } catch {
             outcome.error = APIError(code: "INTERNAL", message: String(describing: error))
         }
-        outcome.id = outcome.gateway?.spec.id ?? item.id
+        outcome.id = outcome.gateway?.spec.id ?? (item.action == .replace ? item.desired?.id : item.id)
         let elapsed = clock.now - start
         outcome.seconds = elapsed.inSeconds
         if let journal, item.action != .unchanged, outcome.error?.code != "JOURNAL" {
             let record = JournalRecord(event: "outcome", action: item.action.rawValue, name: item.name, id: outcome.id,
                                        ok: outcome.ok, status: outcome.gateway?.status.status.rawValue,
-                                       code: outcome.error?.code, message: outcome.error?.message)
+                                       code: outcome.error?.code, message: outcome.error?.message ?? outcome.note)
             if (try? await journal.append(record)) == nil, outcome.ok {
                 outcome.ok = false
                 outcome.error = APIError(code: "JOURNAL", message: "\(item.action.rawValue) of \(item.name) succeeded but its outcome could not be journalled")
@@ -130,29 +162,51 @@ public enum Applier {
         return outcome
     }
 
-    static func act(_ item: PlanItem, client: GatewayClient, options: ApplyOptions) async throws -> Gateway? {
+    static func act(_ item: PlanItem, client: GatewayClient, options: ApplyOptions,
+                    onStatus: @escaping @Sendable (Gateway) -> Void) async throws -> Gateway? {
+        func ready(_ id: String) async throws -> Gateway {
+            try await client.waitUntilReady(id, timeout: options.waitTimeout, interval: options.waitInterval, onStatus: onStatus)
+        }
         switch item.action {
         case .create:
             guard let spec = item.desired else { return nil }
             let created = try await client.create(spec)
             guard options.wait, created.status.status != .ready, let id = created.spec.id else { return created }
-            return try await client.waitUntilReady(id, timeout: options.waitTimeout, interval: options.waitInterval)
+            return try await ready(id)
         case .update:
-            guard let id = item.id else { return nil }
-            let updated = try await client.patch(id, body: try Planner.patchBody(for: item))
+            // The whole spec: the API takes no field mask (API.md).
+            guard let id = item.id, let spec = item.desired else { return nil }
+            let updated = try await client.update(id, spec)
             guard options.wait, updated.status.status != .ready else { return updated }
-            return try await client.waitUntilReady(id, timeout: options.waitTimeout, interval: options.waitInterval)
+            return try await ready(id)
         case .unchanged:
             guard let id = item.id else { return item.existing }
-            return try await client.waitUntilReady(id, timeout: options.waitTimeout, interval: options.waitInterval)
+            return try await ready(id)
         case .delete:
             guard let id = item.id else { return nil }
-            let final: Gateway?
-            do { final = try await client.delete(id) } catch let error as APIError where error.code == "NOT_FOUND" {
-                return item.existing  // already gone: what a delete wants
+            return try await delete(id, existing: item.existing, client: client, options: options)
+        case .replace:
+            guard let old = item.id, let spec = item.desired else { return nil }
+            let created = try await client.create(spec)
+            guard let id = created.spec.id else { return created }
+            // The old gateway serves until the new one does.
+            let serving: Gateway
+            do { serving = created.status.status == .ready ? created : try await ready(id) } catch let error as APIError {
+                var error = error
+                error.message = "replacing \(item.name): the new gateway \(id) did not become READY, so the old one \(old) was kept: \(error.message)"
+                throw error
             }
-            if options.wait { try await client.waitUntilGone(id, timeout: options.waitTimeout, interval: options.waitInterval) }
-            return final
+            _ = try await delete(old, existing: item.existing, client: client, options: options)
+            return serving
         }
+    }
+
+    private static func delete(_ id: String, existing: Gateway?, client: GatewayClient, options: ApplyOptions) async throws -> Gateway? {
+        let final: Gateway?
+        do { final = try await client.delete(id) } catch let error as APIError where error.code == "NOT_FOUND" {
+            return existing  // already gone: what a delete wants
+        }
+        if options.wait { try await client.waitUntilGone(id, timeout: options.waitTimeout, interval: options.waitInterval) }
+        return final
     }
 }

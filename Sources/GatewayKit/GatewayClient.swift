@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Where and how to reach the API.
 public struct ClientConfiguration: Sendable {
@@ -108,22 +109,76 @@ public final class GatewayClient: Sendable {
         try await call(.GET, "\(Self.path)/parameters", as: GatewayParameters.self)
     }
 
-    /// Creates a gateway. A spec without an id gets one here, so a retry after a
-    /// lost answer finds the first attempt's gateway instead of making another.
+    /// Creates a gateway exactly once, whether or not the server keeps the id the
+    /// client sends (API.md leaves it open). A spec without an id gets one here.
+    /// Before re-sending a create whose answer was lost (a dropped connection, a
+    /// timeout, a 5xx), the client looks for the first attempt's gateway: by id
+    /// (unless the server is known to ignore ids), then in the list, by name and
+    /// spec among those that appeared since the first attempt and that no other
+    /// create of this process has claimed. It sends again only when neither finds it.
     public func create(_ spec: GatewaySpec) async throws -> Gateway {
         var spec = spec
         if spec.id == nil { spec.id = GatewaySpec.newID() }
         let body = try spec.requestJSON()
+        let request = spec
+        let firstSent = Date()
+        let created: Gateway
         do {
-            return try await call(.POST, Self.path, body: body, as: GatewayEnvelope.self, idempotent: true).gateway
+            created = try await call(.POST, Self.path, body: body, as: GatewayEnvelope.self, idempotent: true,
+                                     reconcile: { try await self.findCreated(request, since: firstSent).map(GatewayEnvelope.init) }).gateway
         } catch let error as RetriedConflict {
             // Our earlier attempt may have succeeded: the gateway with our id is ours if it matches.
             guard let id = spec.id else { throw error.error }
             let existing = try await get(id)
-            if existing.spec.sameRequest(as: spec) { return existing }
-            throw error.error
+            guard existing.spec.sameRequest(as: spec) else { throw error.error }
+            created = existing
         }
+        if let sent = spec.id, let got = created.spec.id {
+            clientIDs.learn(honoured: sent.lowercased() == got.lowercased())
+        }
+        claims.claim(created.spec.id)
+        return created
     }
+
+    /// The gateway an earlier attempt of this create made, if any (see `create`).
+    func findCreated(_ request: GatewaySpec, since firstSent: Date) async throws -> Gateway? {
+        let mode = clientIDs.mode
+        if mode != .ignored, let id = request.id {
+            do {
+                let found = try await get(id)
+                if found.spec.sameRequest(as: request), claims.claim(found.spec.id) { return found }
+            } catch let error as APIError where error.code == "NOT_FOUND" {
+                // A server that keeps client ids would have it under ours: it was not created.
+                if mode == .honoured { return nil }
+            }
+        }
+        // The server may have made it under an id of its own: look by name and spec
+        // among the gateways that appeared since the first attempt (a margin for clock skew).
+        let earliest = firstSent.addingTimeInterval(-Self.clockSkewMargin)
+        let candidates = try await list(updatedAfter: Timestamp.format(earliest)).filter { g in
+            g.spec.name == request.name && g.status.status != .deleting && sameSpecIgnoringID(g.spec, request)
+                && (g.status.createdAt.flatMap(Timestamp.parse).map { $0 >= earliest } ?? true)
+        }
+        for candidate in candidates.sorted(by: Gateway.olderFirst) where claims.claim(candidate.spec.id) {
+            logger.notice("adopted gateway \(candidate.spec.id ?? "?") named \(request.name): the first create's answer was lost and the server did not keep the client's id")
+            return candidate
+        }
+        return nil
+    }
+
+    private func sameSpecIgnoringID(_ answer: GatewaySpec, _ request: GatewaySpec) -> Bool {
+        var request = request
+        request.id = answer.id
+        return answer.sameRequest(as: request)
+    }
+
+    /// How far the server's clock may lag ours when a lost create is looked for in the list.
+    static let clockSkewMargin: TimeInterval = 300
+
+    /// Whether the server keeps the ids clients send, as the answers show it.
+    let clientIDs = ClientIDMode()
+    /// Ids of gateways this process created or adopted: never adopted twice.
+    let claims = Claims.shared
 
     public func get(_ id: String) async throws -> Gateway {
         try await call(.GET, "\(Self.path)/\(escape(id))", as: GatewayEnvelope.self).gateway
@@ -147,20 +202,34 @@ public final class GatewayClient: Sendable {
         try await call(.DELETE, "\(Self.path)/\(escape(id))", as: GatewayEnvelope.self).gateway
     }
 
-    /// Polls get until READY, backing off from 0.5 s to `interval`; ERROR or
-    /// FAILED and the timeout throw (FAILED_PRECONDITION, TIMEOUT).
-    public func waitUntilReady(_ id: String, timeout: Double, interval: Double) async throws -> Gateway {
+    /// Polls get until READY, backing off from 0.5 s to `interval`. STATUS_ERROR is
+    /// recoverable: it is logged and reported through `onStatus`, and the wait goes
+    /// on. STATUS_FAILED is final and throws at once (FAILED_PRECONDITION, with the
+    /// gateway and its conditions); so does DELETING; the timeout throws TIMEOUT.
+    /// `onStatus` hears every change of status, the first one included.
+    public func waitUntilReady(_ id: String, timeout: Double, interval: Double,
+                               onStatus: (@Sendable (Gateway) -> Void)? = nil) async throws -> Gateway {
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(timeout)
         var delay = min(0.5, interval)
+        var last: GatewayStatusCode?
         while true {
             let g = try await get(id)
+            if g.status.status != last {
+                last = g.status.status
+                onStatus?(g)
+                if g.status.status == .error {
+                    logger.notice("gateway \(id) is STATUS_ERROR (recoverable), still waiting: \(g.status.conditionSummary)")
+                }
+            }
             switch g.status.status {
             case .ready: return g
-            case .error, .failed:
-                let reason = g.status.conditions.first { $0.status?.rawValue == "False" }?.message ?? ""
+            case .failed, .deleting:
+                let why = g.status.conditionSummary
                 throw APIError(code: "FAILED_PRECONDITION",
-                               message: "gateway \(id) is \(g.status.status.rawValue)\(reason.isEmpty ? "" : ": \(reason)")")
+                               message: "gateway \(id) is \(g.status.status.rawValue)\(why.isEmpty ? "" : ": \(why)")"
+                                   + (g.status.status == .failed ? " (final: delete it and create it again)" : " (it will not become ready)"),
+                               gateway: g)
             default:
                 if clock.now + .seconds(delay) > deadline {
                     throw APIError(code: "TIMEOUT", message: "gateway \(id) was not READY within \(timeout) s (last status \(g.status.status.rawValue))")
@@ -186,11 +255,6 @@ public final class GatewayClient: Sendable {
         }
     }
 
-    /// Sends a PATCH with a prepared body (only the fields that change).
-    public func patch(_ id: String, body: Data) async throws -> Gateway {
-        try await call(.PATCH, "\(Self.path)/\(escape(id))", body: body, as: GatewayEnvelope.self).gateway
-    }
-
     private static func pause(_ seconds: Double, _ what: String) async throws {
         do { try await Task.sleep(for: .seconds(seconds)) } catch {
             throw APIError(code: "CANCELLED", message: "\(what) was cancelled")
@@ -207,8 +271,11 @@ public final class GatewayClient: Sendable {
 
     /// Whether a call may be sent again: reads always; PATCH and DELETE are
     /// idempotent by path; a create only with an id in its body.
+    /// `reconcile` runs before a request whose answer may have been lost is sent
+    /// again; when it finds what the lost attempt did, that is the answer.
     private func call<T: JSONRepresentable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type,
-                                    idempotent: Bool = true) async throws -> T {
+                                    idempotent: Bool = true,
+                                    reconcile: (@Sendable () async throws -> T?)? = nil) async throws -> T {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.maxTotalTime
         var attempt = 0
@@ -218,6 +285,7 @@ public final class GatewayClient: Sendable {
             let outcome = await send(method, path, body: body)
             let retryAfter: Duration?
             let failure: APIError
+            let mayHaveHappened: Bool
             switch outcome {
             case .answer(let status, let data, let headerRetryAfter):
                 logger.debug("\(method) \(path) -> \(status) in \(Self.milliseconds(clock.now - started)) ms (attempt \(attempt))")
@@ -229,12 +297,15 @@ public final class GatewayClient: Sendable {
                 }
                 failure = APIError.from(httpStatus: status, body: data)
                 if status == 409 && attempt > 1 && method == .POST { throw RetriedConflict(error: failure) }
-                guard Self.isRetryable(status: status) else { throw failure }
-                retryAfter = headerRetryAfter
+                guard Self.isRetryable(status: status), !failure.isQuotaExhausted else { throw failure }
+                retryAfter = headerRetryAfter ?? failure.retryDelay.map { min($0, .seconds(3600)) }
+                // A refusal to take the request (429) did nothing; other answers may come after the work.
+                mayHaveHappened = status != 429
             case .transport(let error):
                 if Task.isCancelled { throw APIError(code: "CANCELLED", message: "\(method) \(path) was cancelled") }
                 failure = error
                 retryAfter = nil
+                mayHaveHappened = true
             }
             guard idempotent, attempt < configuration.maxAttempts else { throw failure }
             let jitter = Self.backoff(attempt: attempt, base: configuration.baseDelay, cap: configuration.maxDelay)
@@ -243,6 +314,15 @@ public final class GatewayClient: Sendable {
             logger.notice("retrying \(method) \(path) in \(Self.milliseconds(wait)) ms after \(failure.httpStatus.map { "HTTP \($0)" } ?? failure.code) (attempt \(attempt + 1) of \(configuration.maxAttempts))")
             do { try await Task.sleep(for: wait) } catch {
                 throw APIError(code: "CANCELLED", message: "\(method) \(path) was cancelled")
+            }
+            if mayHaveHappened, let reconcile {
+                do {
+                    if let found = try await reconcile() { return found }
+                } catch let error as APIError {
+                    throw APIError(code: error.code, httpStatus: error.httpStatus,
+                                   message: "\(method) \(path): the answer was lost (\(failure.code)) and looking for what it did failed: \(error.message)",
+                                   details: error.details)
+                }
             }
         }
     }
@@ -330,10 +410,76 @@ extension GatewaySpec {
             s.id = s.id?.lowercased()
             s.weightsAndBiasesAuth?.apiKey = nil
             s.zones = s.zones.map { $0.uppercased() }
-            if s.endpointConfiguration?.additionalDns.isEmpty == true { s.endpointConfiguration = nil }
+            if s.endpointConfiguration == EndpointConfiguration() { s.endpointConfiguration = nil }
             return s
         }
         return normalised(self) == normalised(request)
+    }
+}
+
+/// Whether the server keeps client-assigned ids, learnt from create answers:
+/// unknown until the first one, then what the latest showed.
+final class ClientIDMode: Sendable {
+    enum Mode: Int { case unknown, honoured, ignored }
+    private let state = Mutex<Mode>(.unknown)
+    var mode: Mode { state.withLock { $0 } }
+    func learn(honoured: Bool) { state.withLock { $0 = honoured ? .honoured : .ignored } }
+}
+
+/// Gateway ids that a create of this process made or adopted, so that two
+/// creates of the same spec never both adopt one gateway.
+final class Claims: Sendable {
+    static let shared = Claims()
+    private let ids = Mutex<Set<String>>([])
+    /// Claims `id`; false when it was already claimed (or there is none).
+    @discardableResult
+    func claim(_ id: String?) -> Bool {
+        guard let id else { return false }
+        return ids.withLock { $0.insert(id.lowercased()).inserted }
+    }
+}
+
+extension Gateway {
+    /// Oldest first: by createdAt, then id, so every reader agrees on the order.
+    public static func olderFirst(_ a: Gateway, _ b: Gateway) -> Bool {
+        let x = a.status.createdAt.flatMap(Timestamp.parse) ?? .distantFuture
+        let y = b.status.createdAt.flatMap(Timestamp.parse) ?? .distantFuture
+        return x != y ? x < y : (a.spec.id ?? "") < (b.spec.id ?? "")
+    }
+}
+
+extension GatewayStatus {
+    /// The conditions that are not True, as one line: "Ready: ProvisioningFailed: no capacity (US-EAST-04A)".
+    public var conditionSummary: String {
+        conditions.filter { $0.status?.rawValue != "True" }.map { c in
+            [c.type, c.reason, c.message].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+                + (c.zone.map { " (\($0))" } ?? "")
+        }.joined(separator: "; ")
+    }
+}
+
+/// RFC 3339 times as the API writes them.
+public enum Timestamp {
+    public static func parse(_ text: String) -> Date? {
+        if let d = try? Date(text, strategy: .iso8601) { return d }
+        return try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))
+    }
+
+    /// UTC with milliseconds ("2023-11-07T05:31:56.123Z"), by hand: the emulator
+    /// stamps three per answer, and Foundation's ISO 8601 style cost it several
+    /// percent of each request.
+    public static func format(_ date: Date) -> String {
+        let whole = date.timeIntervalSince1970.rounded(.down)
+        var seconds = time_t(whole)
+        let fraction = min(999, Int((date.timeIntervalSince1970 - whole) * 1000))  // truncated, as Foundation does
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        func pad(_ n: Int32, _ width: Int) -> String {
+            let digits = String(n)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T"
+            + "\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(fraction), 3))Z"
     }
 }
 

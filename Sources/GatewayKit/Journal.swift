@@ -127,7 +127,7 @@ public final class Journal: @unchecked Sendable {
     /// sends the same id and a create that did land is found, not repeated.
     public func createIDs() -> [String: String] {
         var ids: [String: String] = [:]
-        for r in previous where r.event == "intent" && r.action == "create" {
+        for r in previous where r.event == "intent" && (r.action == "create" || r.action == "replace") {
             if let name = r.name, let id = r.id { ids[name] = id }
         }
         return ids

@@ -85,7 +85,12 @@ public struct WeightsAndBiasesAuth: JSONRepresentable, Sendable, Hashable, Custo
 
 public struct EndpointConfiguration: JSONRepresentable, Sendable, Hashable {
     public var additionalDns: [String]
-    public init(additionalDns: [String] = []) { self.additionalDns = additionalDns }
+    /// CIDR ranges (IPv4 or IPv6) allowed to reach the gateway; empty allows any (a newer field).
+    public var allowedSourceIpRanges: [String]
+    public init(additionalDns: [String] = [], allowedSourceIpRanges: [String] = []) {
+        self.additionalDns = additionalDns
+        self.allowedSourceIpRanges = allowedSourceIpRanges
+    }
 }
 
 public struct BodyBasedRouting: JSONRepresentable, Sendable, Hashable {
@@ -213,48 +218,4 @@ public struct GatewayList: JSONRepresentable, Sendable, Hashable {
 public struct GatewayParameters: JSONRepresentable, Sendable, Hashable {
     public var zones: [String]
     public init(zones: [String]) { self.zones = zones }
-}
-
-/// A google.rpc.Status error body.
-public struct RPCStatus: Codable, Sendable, Hashable {
-    public var code: Int
-    public var message: String
-    public var details: [RPCDetail]
-
-    public init(code: Int, message: String, details: [RPCDetail] = []) {
-        self.code = code
-        self.message = message
-        self.details = details
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        code = try c.decodeIfPresent(Int.self, forKey: .code) ?? 2
-        message = try c.decodeIfPresent(String.self, forKey: .message) ?? ""
-        details = (try? c.decodeIfPresent([RPCDetail].self, forKey: .details)) ?? []
-    }
-}
-
-public struct RPCDetail: Codable, Sendable, Hashable {
-    public var type: String
-    public var fieldViolations: [FieldViolation]?
-
-    public init(type: String, fieldViolations: [FieldViolation]? = nil) {
-        self.type = type
-        self.fieldViolations = fieldViolations
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case type = "@type"
-        case fieldViolations
-    }
-}
-
-public struct FieldViolation: Codable, Sendable, Hashable {
-    public var field: String
-    public var description: String
-    public init(field: String, description: String) {
-        self.field = field
-        self.description = description
-    }
 }

@@ -157,9 +157,16 @@ extension WeightsAndBiasesAuth {
 
 extension EndpointConfiguration {
     public init(json: JSONValue, at path: String) throws {
-        self.init(additionalDns: try JSONFields(json, at: path).strings("additionalDns") ?? [])
+        let r = try JSONFields(json, at: path)
+        self.init(additionalDns: try r.strings("additionalDns") ?? [],
+                  allowedSourceIpRanges: try r.strings("allowedSourceIpRanges") ?? [])
     }
-    public var json: JSONValue { .object(["additionalDns": .array(additionalDns.map { .string($0) })]) }
+    /// `allowedSourceIpRanges` only when set, so servers that predate it see the request they know.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["additionalDns": .array(additionalDns.map { .string($0) })]
+        if !allowedSourceIpRanges.isEmpty { o["allowedSourceIpRanges"] = .array(allowedSourceIpRanges.map { .string($0) }) }
+        return .object(o)
+    }
 }
 
 extension BodyBasedRouting {

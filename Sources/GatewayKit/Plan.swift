@@ -11,7 +11,9 @@ public struct FieldChange: Sendable, Hashable {
 /// What apply will do for one name.
 public struct PlanItem: Sendable {
     public enum Action: String, Sendable, CaseIterable {
-        case create, update, unchanged, delete
+        /// `replace`: create a new gateway, wait for READY, then delete the old one
+        /// (`-/+`), for a difference an update cannot make.
+        case create, update, unchanged, delete, replace
     }
 
     public var action: Action
@@ -21,9 +23,42 @@ public struct PlanItem: Sendable {
     public var desired: GatewaySpec?
     public var existing: Gateway?
     public var changes: [FieldChange]
+    /// Differences an update cannot make (the API merges DNS names, so a name
+    /// cannot be removed by update): only a replace changes them.
+    public var replaceOnly: [FieldChange] = []
+    /// Other gateways with the same name, which the plan does not manage
+    /// (it manages the oldest); prune deletes them.
+    public var sameName: [Gateway] = []
+
+    public init(action: Action, name: String, position: Int?, desired: GatewaySpec?, existing: Gateway?,
+                changes: [FieldChange], replaceOnly: [FieldChange] = [], sameName: [Gateway] = []) {
+        self.action = action
+        self.name = name
+        self.position = position
+        self.desired = desired
+        self.existing = existing
+        self.changes = changes
+        self.replaceOnly = replaceOnly
+        self.sameName = sameName
+    }
 
     /// The gateway's id: the existing one's, else the one the spec asks for.
     public var id: String? { existing?.spec.id ?? desired?.id }
+
+    /// What the plan says about the item beyond its action (the `!` lines), or nil.
+    public var note: String? {
+        var notes: [String] = []
+        if !replaceOnly.isEmpty && action != .replace {
+            notes.append(replaceOnly.map { "\($0.path) keeps \($0.old?.compactText ?? "")" }.joined(separator: "; ")
+                + ": the API merges DNS names on update, so removing one needs the gateway replaced (apply with replace = true)")
+        }
+        if !sameName.isEmpty {
+            let ids = ([existing?.spec.id] + sameName.map(\.spec.id)).compactMap { $0 }
+            notes.append("\(ids.count) gateways are named '\(name)' (\(ids.joined(separator: ", "))); the plan manages "
+                + "\(existing?.spec.id ?? "?"), and deletes the others only with prune")
+        }
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
+    }
 }
 
 /// Desired specs against the gateways that exist, matched by name.
@@ -33,6 +68,8 @@ public struct Plan: Sendable {
 
     public func count(_ action: PlanItem.Action) -> Int { items.reduce(0) { $0 + ($1.action == action ? 1 : 0) } }
     public var hasChanges: Bool { items.contains { $0.action != .unchanged } }
+    /// The `!` lines: what the plan will not change and why.
+    public var notes: [String] { items.compactMap { item in item.note.map { "\(item.name): \($0)" } } }
 
     /// A Terraform-like listing: `+` create, `~` update with old -> new per
     /// field, `-` delete, then `Plan: N to create, N to update, N to delete.`
@@ -46,20 +83,30 @@ public struct Plan: Sendable {
                 if let spec = item.desired {
                     for (key, value) in Plan.displayFields(spec) { out += "    \(key): \(value.compactText)\n" }
                 }
-            case .update:
-                out += paint("~ \(item.name)", "33") + " (id \(item.id ?? "?"))\n"
+            case .update, .replace:
+                out += item.action == .update ? paint("~ \(item.name)", "33") : paint("-/+ \(item.name)", "35")
+                out += " (id \(item.id ?? "?"))\n"
                 for change in item.changes {
                     out += "    \(change.path): \(change.old?.compactText ?? "(none)") -> \(change.new?.compactText ?? "(none)")\n"
+                }
+                if item.action == .replace {
+                    out += "    (a new gateway is created and made READY, then this one is deleted)\n"
                 }
             case .delete:
                 out += paint("- \(item.name)", "31") + " (id \(item.id ?? "?"))\n"
             case .unchanged:
-                continue
+                break
             }
+            if let note = item.note { out += paint("! \(item.name)", "33") + ": \(note)\n" }
         }
         let unchanged = count(.unchanged)
-        if !hasChanges { out += "No changes. \(unchanged) gateway\(unchanged == 1 ? "" : "s") already as specified.\n" }
-        out += "Plan: \(count(.create)) to create, \(count(.update)) to update, \(count(.delete)) to delete."
+        if !hasChanges {
+            let held = items.filter { $0.action == .unchanged && !$0.replaceOnly.isEmpty }.count
+            out += "No changes. \(unchanged - held) gateway\(unchanged - held == 1 ? "" : "s") already as specified"
+            out += held > 0 ? "; \(held) differ\(held == 1 ? "s" : "") only where a replace is needed (see ! above).\n" : ".\n"
+        }
+        out += "Plan: \(count(.create)) to create, \(count(.update)) to update, \(count(.delete)) to delete"
+        out += count(.replace) > 0 ? ", \(count(.replace)) to replace." : "."
         if unchanged > 0 && hasChanges { out += " (\(unchanged) unchanged)" }
         return out + "\n"
     }
@@ -71,6 +118,9 @@ public struct Plan: Sendable {
         if let routing = spec.routingKind, let value = Planner.field(routing, of: spec) { fields.append((routing, value)) }
         if let dns = spec.endpointConfiguration?.additionalDns, !dns.isEmpty {
             fields.append(("endpointConfiguration.additionalDns", .array(dns.map { .string($0) })))
+        }
+        if let ranges = spec.endpointConfiguration?.allowedSourceIpRanges, !ranges.isEmpty {
+            fields.append(("endpointConfiguration.allowedSourceIpRanges", .array(ranges.map { .string($0) })))
         }
         return fields
     }
@@ -92,37 +142,73 @@ public enum Planner {
         return issues
     }
 
-    /// Matches desired specs to existing gateways by name. Gateways already
-    /// being deleted count as gone. With `prune`, gateways no spec names are deleted.
-    public static func plan(desired: [GatewaySpec], existing: [Gateway], prune: Bool = false) -> Plan {
-        var byName: [String: Gateway] = [:]
-        for g in existing where g.status.status != .deleting && byName[g.spec.name] == nil {
-            byName[g.spec.name] = g
-        }
+    /// Matches desired specs to existing gateways by name. Gateways already being
+    /// deleted count as gone. Where several gateways share a name (the API does not
+    /// promise unique names), the one managed is the oldest (createdAt, then id) of
+    /// those already as specified, else the oldest.
+    /// A difference an update cannot make (a DNS name to remove) is a replace for
+    /// the names in `replace` (nil: every name), else a note on the item. With
+    /// `prune`, gateways no spec manages are deleted.
+    public static func plan(desired: [GatewaySpec], existing: [Gateway], prune: Bool = false,
+                            replace: Set<String>? = []) -> Plan {
+        var byName: [String: [Gateway]] = [:]
+        for g in existing where g.status.status != .deleting { byName[g.spec.name, default: []].append(g) }
+        for (name, group) in byName where group.count > 1 { byName[name] = group.sorted(by: Gateway.olderFirst) }
         var items: [PlanItem] = []
         items.reserveCapacity(desired.count)
-        var named = Set<String>()
+        var managed = Set<String>()
         for (i, spec) in desired.enumerated() {
-            named.insert(spec.name)
-            guard let current = byName[spec.name] else {
+            guard let group = byName[spec.name], let oldest = group.first else {
                 items.append(PlanItem(action: .create, name: spec.name, position: i, desired: spec, existing: nil, changes: []))
                 continue
             }
+            // Among namesakes, one already as specified wins (say a replace whose old gateway
+            // could not be deleted); else the oldest. Both rules give every reader the same answer.
+            let current = group.count == 1 ? oldest : group.first { g in
+                differences(from: g.spec, to: spec).isEmpty && replaceOnly(from: g.spec, to: spec).isEmpty
+            } ?? oldest
+            if let id = current.spec.id { managed.insert(id) }
             let changes = differences(from: current.spec, to: spec)
-            items.append(PlanItem(action: changes.isEmpty ? .unchanged : .update, name: spec.name, position: i,
-                                  desired: spec, existing: current, changes: changes))
+            let held = replaceOnly(from: current.spec, to: spec)
+            let action: PlanItem.Action
+            if !held.isEmpty && (replace?.contains(spec.name) ?? true) {
+                action = .replace
+            } else if changes.contains(where: { !held.isEmpty && $0.path == dnsPath ? addsDNS(current.spec, spec) : true }) {
+                action = .update
+            } else {
+                action = .unchanged
+            }
+            items.append(PlanItem(action: action, name: spec.name, position: i, desired: spec, existing: current,
+                                  changes: action == .unchanged ? [] : changes, replaceOnly: held,
+                                  sameName: group.filter { $0.spec.id != current.spec.id }))
         }
         if prune {
             var deletes: [PlanItem] = []
             for g in existing where g.status.status != .deleting {
                 // A second gateway with a desired name is not the one the spec manages: it goes too.
-                if named.contains(g.spec.name) && byName[g.spec.name]?.spec.id == g.spec.id { continue }
+                if let id = g.spec.id, managed.contains(id) { continue }
                 deletes.append(PlanItem(action: .delete, name: g.spec.name, position: nil, desired: nil, existing: g, changes: []))
             }
             // By name, so a plan reads the same however the server orders its list.
             items += deletes.sorted { ($0.name, $0.id ?? "") < ($1.name, $1.id ?? "") }
         }
         return Plan(items: items)
+    }
+
+    static let dnsPath = "endpointConfiguration.additionalDns"
+
+    /// Whether `desired` has DNS names `current` lacks (which an update can add).
+    static func addsDNS(_ current: GatewaySpec, _ desired: GatewaySpec) -> Bool {
+        let have = Set((current.endpointConfiguration?.additionalDns ?? []).map { $0.lowercased() })
+        return (desired.endpointConfiguration?.additionalDns ?? []).contains { !have.contains($0.lowercased()) }
+    }
+
+    /// What an update cannot change: DNS names the gateway has and the spec does
+    /// not (the API merges DNS names on update). `old` lists the names that stay.
+    public static func replaceOnly(from current: GatewaySpec, to desired: GatewaySpec) -> [FieldChange] {
+        let wanted = Set((desired.endpointConfiguration?.additionalDns ?? []).map { $0.lowercased() })
+        let extra = (current.endpointConfiguration?.additionalDns ?? []).filter { !wanted.contains($0.lowercased()) }
+        return extra.isEmpty ? [] : [FieldChange(path: dnsPath, old: .array(extra.map { .string($0) }), new: nil)]
     }
 
     /// The fields that differ, compared as the API means them: zones without
@@ -149,8 +235,20 @@ public enum Planner {
         let oldDNS = current.endpointConfiguration?.additionalDns ?? []
         let newDNS = desired.endpointConfiguration?.additionalDns ?? []
         if Set(oldDNS.map { $0.lowercased() }) != Set(newDNS.map { $0.lowercased() }) {
-            changes.append(FieldChange(path: "endpointConfiguration.additionalDns",
-                                       old: .array(oldDNS.map { .string($0) }), new: .array(newDNS.map { .string($0) })))
+            changes.append(FieldChange(path: dnsPath, old: .array(oldDNS.map { .string($0) }), new: .array(newDNS.map { .string($0) })))
+        }
+        // Ranges compared as the networks they name, in any order.
+        let oldRanges = current.endpointConfiguration?.allowedSourceIpRanges ?? []
+        let newRanges = desired.endpointConfiguration?.allowedSourceIpRanges ?? []
+        func networks(_ list: [String]) -> Set<String> {
+            Set(list.map { text in (try? CIDRRange.parse(text).get()).map { $0.network.description } ?? text })
+        }
+        if networks(oldRanges) != networks(newRanges) {
+            changes.append(FieldChange(path: "endpointConfiguration.allowedSourceIpRanges",
+                                       old: .array(oldRanges.map { .string($0) }), new: .array(newRanges.map { .string($0) })))
+        }
+        if current.name != desired.name {
+            changes.append(FieldChange(path: "name", old: .string(current.name), new: .string(desired.name)))
         }
         return changes
     }
@@ -182,22 +280,6 @@ public enum Planner {
         }
     }
 
-    /// The PATCH body for an update: only the changed top-level fields, with
-    /// their desired values (the apiKey included: the server needs it).
-    public static func patchBody(for item: PlanItem) throws -> Data {
-        guard let desired = item.desired else { return Data("{}".utf8) }
-        var request = desired
-        request.id = nil
-        request.organizationId = nil
-        guard case .object(let all) = request.json else { return Data("{}".utf8) }
-        var patch: [String: JSONValue] = [:]
-        for change in item.changes {
-            let top = String(change.path.prefix { $0 != "." })
-            // A field being removed (an auth or routing replaced) is cleared by sending its replacement.
-            if let value = all[top] { patch[top] = value }
-        }
-        return try WireJSON.encode(JSONValue.object(patch))
-    }
 }
 
 extension JSONValue {

@@ -69,7 +69,11 @@ public enum SpecValidator {
         var zonesGiven = 0
         if let zones = fields["zones"], zones != .null {
             spec.zones = reader.stringList(zones, path: "zones") ?? []
-            if case .array(let items) = zones { zonesGiven = items.count } else { zonesGiven = -1 }
+            switch zones {
+            case .array(let items): zonesGiven = items.count
+            case .object(let o) where o.isEmpty: zonesGiven = 0  // Lua's {}: an empty list
+            default: zonesGiven = -1
+            }
         }
         if let v = fields["coreWeaveAuth"], v != .null, reader.object(v, path: "coreWeaveAuth", keys: []) != nil {
             spec.coreWeaveAuth = CoreWeaveAuth()
@@ -84,12 +88,15 @@ public enum SpecValidator {
                 enableRateLimiting: reader.bool(o["enableRateLimiting"], path: "weightsAndBiasesAuth.enableRateLimiting"))
         }
         if let v = fields["endpointConfiguration"], v != .null,
-           let o = reader.object(v, path: "endpointConfiguration", keys: ["additionalDns"]) {
-            var dns: [String] = []
+           let o = reader.object(v, path: "endpointConfiguration", keys: ["additionalDns", "allowedSourceIpRanges"]) {
+            var dns: [String] = [], ranges: [String] = []
             if let list = o["additionalDns"], list != .null {
                 dns = reader.stringList(list, path: "endpointConfiguration.additionalDns") ?? []
             }
-            spec.endpointConfiguration = EndpointConfiguration(additionalDns: dns)
+            if let list = o["allowedSourceIpRanges"], list != .null {
+                ranges = reader.stringList(list, path: "endpointConfiguration.allowedSourceIpRanges") ?? []
+            }
+            spec.endpointConfiguration = EndpointConfiguration(additionalDns: dns, allowedSourceIpRanges: ranges)
         }
         if let v = fields["bodyBasedRouting"], v != .null,
            let o = reader.object(v, path: "bodyBasedRouting", keys: ["apiType"]) {
@@ -224,10 +231,12 @@ public enum SpecValidator {
                 error("weightsAndBiasesAuth.serverUrl", "serverUrl is required when apiKey is set")
             }
             if let url = wandb.serverUrl, !url.isEmpty {
-                if !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.count <= 8 {
-                    error("weightsAndBiasesAuth.serverUrl", "serverUrl must be an http(s) URL such as https://api.wandb.ai")
-                } else if !url.lowercased().hasPrefix("https://api.wandb.ai") {
-                    warning("weightsAndBiasesAuth.serverUrl", "W&B self-hosted servers are not supported; use https://api.wandb.ai")
+                // Custom W&B SaaS instances have their own https URLs; the key must never travel in clear text.
+                let lower = url.lowercased()
+                if lower.hasPrefix("http://") {
+                    error("weightsAndBiasesAuth.serverUrl", "serverUrl must use https (the apiKey would travel unencrypted), got '\(url)'")
+                } else if !lower.hasPrefix("https://") || url.count <= 8 || url.contains(" ") {
+                    error("weightsAndBiasesAuth.serverUrl", "serverUrl must be an https URL such as https://api.wandb.ai")
                 }
             }
             if let key = wandb.apiKey, key.isEmpty {
@@ -270,6 +279,21 @@ public enum SpecValidator {
                     error(path, "'\(name)' is not a valid DNS name: \(problem)")
                 } else if checkRepeats && !seen.insert(name.lowercased()).inserted {
                     warning(path, "'\(name)' is listed twice")
+                }
+            }
+        }
+        if let ranges = spec.endpointConfiguration?.allowedSourceIpRanges {
+            var seen: Set<CIDRRange> = []
+            for (i, text) in ranges.enumerated() {
+                let path = "endpointConfiguration.allowedSourceIpRanges[\(i + 1)]"
+                switch CIDRRange.parse(text) {
+                case .failure(let problem):
+                    error(path, "'\(text)' is not a CIDR range: \(problem)")
+                case .success(let range):
+                    if range.hasHostBits {
+                        warning(path, "'\(text)' has host bits set; it means the network \(range.network)")
+                    }
+                    if !seen.insert(range.network).inserted { warning(path, "'\(text)' is listed twice") }
                 }
             }
         }

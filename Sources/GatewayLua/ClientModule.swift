@@ -92,23 +92,13 @@ struct LuaAPIError: LuaErrorValue {
             lua_setfield(L, -2, "http_status")
         }
         LuaSpecs.setField(L, "message", error.message)
-        lua_createtable(L, Int32(error.details.count), 0)
-        for (i, detail) in error.details.enumerated() {
-            lua_createtable(L, 0, 2)
-            LuaSpecs.setField(L, "@type", detail.type)
-            if let violations = detail.fieldViolations {
-                lua_createtable(L, Int32(violations.count), 0)
-                for (j, v) in violations.enumerated() {
-                    lua_createtable(L, 0, 2)
-                    LuaSpecs.setField(L, "field", v.field)
-                    LuaSpecs.setField(L, "description", v.description)
-                    lua_rawseti(L, -2, lua_Integer(j + 1))
-                }
-                lua_setfield(L, -2, "fieldViolations")
-            }
-            lua_rawseti(L, -2, lua_Integer(i + 1))
-        }
+        // One shape whichever style the server spoke: {type = "google.rpc.BadRequest", fieldViolations = {…}}.
+        PlanApply.pushJSON(.array(error.details.map(\.json)), L)
         lua_setfield(L, -2, "details")
+        if let gateway = error.gateway {
+            ClientModule.pushGateway(gateway, call)
+            lua_setfield(L, -2, "gateway")
+        }
         LuaSpecs.setField(L, "text", position + error.description)
         LuaErrorMetatable.set(L)
     }
@@ -174,23 +164,39 @@ enum ClientModule {
         }
         .method("delete") { c, call in
             let id = try call.string(2)
-            pushGateway(try run(call) { try await c.client.delete(id) }, call)
+            let wait = try flagOption(call, 3, "wait", function: "delete", known: ["interval", "timeout", "wait"]) ?? false
+            let timeout = try numberOption(call, 3, "timeout", function: "delete") ?? 1200
+            let interval = try numberOption(call, 3, "interval", function: "delete") ?? 5
+            let client = c.client
+            pushGateway(try run(call) {
+                let deleting = try await client.delete(id)
+                if wait { try await client.waitUntilGone(id, timeout: timeout, interval: interval) }
+                return deleting
+            }, call)
             return 1
         }
         .method("wait") { c, call in
             let id = try call.string(2)
-            var timeout = 2700.0, interval = 5.0
-            if call.count >= 3, call.type(at: 3) != .nil {
-                try call.checkTable(3)
-                call.pushRawField(3, "timeout")
-                if lua_isnumber(call.L, -1) != 0 { timeout = lua_tonumberx(call.L, -1, nil) }
-                call.pushRawField(3, "interval")
-                if lua_isnumber(call.L, -1) != 0 { interval = lua_tonumberx(call.L, -1, nil) }
-                gwlua_pop(call.L, 2)
-            }
+            let known: Set<String> = ["interval", "on_status", "timeout"]
+            let timeout = try numberOption(call, 3, "timeout", function: "wait", known: known) ?? 2700
+            let interval = try numberOption(call, 3, "interval", function: "wait") ?? 5
+            let onStatus = try functionOption(call, 3, "on_status", function: "wait")
             let client = c.client
-            let (t, i) = (timeout, interval)
-            pushGateway(try run(call) { try await client.waitUntilReady(id, timeout: t, interval: i) }, call)
+            guard let state = LuaState.owner(of: call.L) else { throw LuaError.runtime("no Lua state") }
+            let ready: Gateway
+            do {
+                ready = try state.wait(for: { (sink: LuaEventSink<Gateway>) in
+                    try await client.waitUntilReady(id, timeout: timeout, interval: interval) { sink.send($0) }
+                }, onEvent: { gateway in
+                    guard let onStatus else { return }
+                    lua_pushvalue(call.L, onStatus)
+                    pushGateway(gateway, call)
+                    try state.call(arguments: 1, results: 0)
+                })
+            } catch let error as APIError {
+                throw LuaAPIError(error: error)
+            }
+            pushGateway(ready, call)
             return 1
         }
         .method("plan", PlanApply.plan)
@@ -207,12 +213,21 @@ enum ClientModule {
             var token = settings.token
             var timeout = settings.timeout
             var attempts = settings.maxAttempts
+            var baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(5)
             if call.count >= 1, call.type(at: 1) != .nil {
                 try call.checkTable(1)
-                let known: Set<String> = ["endpoint", "token", "timeout", "max_attempts"]
+                let known: Set<String> = ["endpoint", "token", "timeout", "max_attempts", "retry_delay", "retry_max_delay"]
                 if case .object(let o) = LuaSpecs.document(at: 1, in: call.L) {
                     for key in o.keys.sorted() where !known.contains(key) {
-                        throw LuaError.runtime("gateway.client: unknown option '\(key)' (known: endpoint, max_attempts, timeout, token)")
+                        throw LuaError.runtime("gateway.client: unknown option '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+                    }
+                    if let d = try numberOption(call, 1, "retry_delay", function: "gateway.client") {
+                        guard d >= 0, d <= 60 else { throw call.argumentError(1, "retry_delay must be 0 to 60 seconds") }
+                        baseDelay = .seconds(d)
+                    }
+                    if let d = try numberOption(call, 1, "retry_max_delay", function: "gateway.client") {
+                        guard d >= 0, d <= 3600 else { throw call.argumentError(1, "retry_max_delay must be 0 to 3600 seconds") }
+                        maxDelay = .seconds(d)
                     }
                     if case .string(let e)? = o["endpoint"] {
                         // The host's token must not be sent where the script likes.
@@ -236,7 +251,8 @@ enum ClientModule {
             }
             do {
                 let client = try GatewayClient(configuration: ClientConfiguration(
-                    endpoint: endpoint, token: token, timeout: timeout, maxAttempts: attempts))
+                    endpoint: endpoint, token: token, timeout: timeout, maxAttempts: attempts, baseDelay: baseDelay,
+                    maxDelay: maxDelay))
                 luaClass.push(LuaGatewayClient(client, settings: settings), in: call)
                 return 1
             } catch let error as APIError {
@@ -255,6 +271,57 @@ enum ClientModule {
         } catch LuaError.interrupted(let message) {
             throw LuaError.interrupted(message)
         }
+    }
+
+    /// An options table's number at `index` (nil when absent or no table); with
+    /// `known`, unknown keys are refused first.
+    static func numberOption(_ call: LuaCall, _ index: Int32, _ key: String, function: String,
+                             known: Set<String>? = nil) throws -> Double? {
+        guard try optionsTable(call, index, function: function, known: known) else { return nil }
+        defer { gwlua_pop(call.L, 1) }
+        switch call.pushRawField(index, key) {
+        case LUA_TNIL: return nil
+        case LUA_TNUMBER: return lua_tonumberx(call.L, -1, nil)
+        default: throw call.argumentError(index, "bad option '\(key)' to '\(function)' (number expected, got \(call.typeName(at: -1)))")
+        }
+    }
+
+    static func flagOption(_ call: LuaCall, _ index: Int32, _ key: String, function: String,
+                           known: Set<String>? = nil) throws -> Bool? {
+        guard try optionsTable(call, index, function: function, known: known) else { return nil }
+        defer { gwlua_pop(call.L, 1) }
+        switch call.pushRawField(index, key) {
+        case LUA_TNIL: return nil
+        case LUA_TBOOLEAN: return lua_toboolean(call.L, -1) != 0
+        default: throw call.argumentError(index, "bad option '\(key)' to '\(function)' (boolean expected, got \(call.typeName(at: -1)))")
+        }
+    }
+
+    /// A function option: its stack index (it stays pushed for the call's duration), or nil.
+    static func functionOption(_ call: LuaCall, _ index: Int32, _ key: String, function: String) throws -> Int32? {
+        guard try optionsTable(call, index, function: function, known: nil) else { return nil }
+        switch call.pushRawField(index, key) {
+        case LUA_TNIL:
+            gwlua_pop(call.L, 1)
+            return nil
+        case LUA_TFUNCTION: return lua_gettop(call.L)
+        default:
+            let got = call.typeName(at: -1)
+            gwlua_pop(call.L, 1)
+            throw call.argumentError(index, "bad option '\(key)' to '\(function)' (function expected, got \(got))")
+        }
+    }
+
+    /// Whether an options table is at `index` (nil or absent: no); anything else is an error.
+    private static func optionsTable(_ call: LuaCall, _ index: Int32, function: String, known: Set<String>?) throws -> Bool {
+        guard call.count >= index, call.type(at: index) != .nil else { return false }
+        try call.checkTable(index)
+        if let known, case .object(let o) = LuaSpecs.document(at: index, in: call.L) {
+            for key in o.keys.sorted() where !known.contains(key) {
+                throw call.argumentError(index, "unknown option '\(key)' to '\(function)' (known: \(known.sorted().joined(separator: ", ")))")
+            }
+        }
+        return true
     }
 
     static func specArgument(_ call: LuaCall, _ index: Int32) throws -> GatewaySpec {

@@ -166,6 +166,15 @@ final class SpecBuilder {
             b.spec.endpointConfiguration = config
             return chain(call)
         }
+        .method("allowed_source_ip_ranges") { b, call in
+            guard call.count >= 2 else { throw call.argumentError(1, "at least one CIDR range expected") }
+            var ranges: [String] = []
+            for i in 2...call.count { ranges.append(try call.string(i)) }
+            var config = b.spec.endpointConfiguration ?? EndpointConfiguration()
+            config.allowedSourceIpRanges += ranges
+            b.spec.endpointConfiguration = config
+            return chain(call)
+        }
         .method("build") { b, call in
             let result = SpecValidator.validate(b.spec, context: try GatewayModule.context(at: 2, in: call))
             guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }

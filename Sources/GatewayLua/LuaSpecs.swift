@@ -92,9 +92,13 @@ enum LuaSpecs {
             lua_setfield(L, -2, "weightsAndBiasesAuth")
         }
         if let e = spec.endpointConfiguration {
-            lua_createtable(L, 0, 1)
+            lua_createtable(L, 0, 2)
             pushStrings(e.additionalDns, L)
             lua_setfield(L, -2, "additionalDns")
+            if !e.allowedSourceIpRanges.isEmpty {
+                pushStrings(e.allowedSourceIpRanges, L)
+                lua_setfield(L, -2, "allowedSourceIpRanges")
+            }
             lua_setfield(L, -2, "endpointConfiguration")
         }
         if let b = spec.bodyBasedRouting {

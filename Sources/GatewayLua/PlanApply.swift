@@ -8,23 +8,25 @@ import Glibc
 
 /// `c:plan(specs [, {prune =}])` and `c:apply(specs [, opts])`.
 enum PlanApply {
-    static let applyOptions = ["concurrency", "dry_run", "fail_fast", "journal", "on_result", "prefix", "prune", "wait",
-                               "wait_interval", "wait_timeout"]
+    static let applyOptions = ["concurrency", "dry_run", "fail_fast", "journal", "on_result", "prefix", "prune", "replace",
+                               "wait", "wait_interval", "wait_timeout"]
 
     // MARK: c:plan
 
     static func plan(_ c: LuaGatewayClient, _ call: LuaCall) throws -> Int32 {
         var prune = false
         var prefix: String?
+        var replace: Set<String>? = []
         if call.count >= 3, call.type(at: 3) != .nil {
             try call.checkTable(3)
-            try rejectUnknownOptions(call, 3, known: ["prefix", "prune"], function: "plan")
+            try rejectUnknownOptions(call, 3, known: ["prefix", "prune", "replace"], function: "plan")
             call.pushRawField(3, "prune")
             prune = lua_toboolean(call.L, -1) != 0
             gwlua_pop(call.L, 1)
             prefix = try prefixOption(call)
+            replace = try replaceOption(call)
         }
-        let plan = try makePlan(c, call, prune: prune, prefix: prefix)
+        let plan = try makePlan(c, call, prune: prune, prefix: prefix, replace: replace)
         pushPlan(plan, call)
         return 1
     }
@@ -42,10 +44,33 @@ enum PlanApply {
         }
     }
 
+    /// `replace = true` (every name), `false`, or a list of names: which gateways
+    /// may be replaced for a difference an update cannot make. nil means every name.
+    static func replaceOption(_ call: LuaCall) throws -> Set<String>? {
+        defer { gwlua_pop(call.L, 1) }
+        switch call.pushRawField(3, "replace") {
+        case LUA_TNIL: return []
+        case LUA_TBOOLEAN: return lua_toboolean(call.L, -1) != 0 ? nil : []
+        case LUA_TTABLE:
+            guard case .array(let items) = LuaSpecs.document(at: lua_gettop(call.L), in: call.L) else {
+                if case .object(let o) = LuaSpecs.document(at: lua_gettop(call.L), in: call.L), o.isEmpty { return [] }
+                throw call.argumentError(3, "replace must be true, false or a list of gateway names")
+            }
+            var names = Set<String>()
+            for item in items {
+                guard case .string(let name) = item else { throw call.argumentError(3, "replace must list gateway names (strings)") }
+                names.insert(name)
+            }
+            return names
+        default: throw call.argumentError(3, "replace must be true, false or a list of gateway names, got \(call.typeName(at: -1))")
+        }
+    }
+
     /// Validates every spec (with the server's zone list), then plans against
     /// what exists. With a prefix, only gateways whose names start with it are
     /// considered (matched or pruned), and every spec's name must carry it.
-    static func makePlan(_ c: LuaGatewayClient, _ call: LuaCall, prune: Bool, prefix: String?) throws -> Plan {
+    static func makePlan(_ c: LuaGatewayClient, _ call: LuaCall, prune: Bool, prefix: String?,
+                         replace: Set<String>?) throws -> Plan {
         let documents = try readDocuments(call, 2)
         let client = c.client
         let (zones, existing) = try ClientModule.run(call) {
@@ -55,7 +80,13 @@ enum PlanApply {
         }
         let specs = try validate(documents, zones: zones, prefix: prefix)
         let scoped = prefix.map { p in existing.filter { $0.spec.name.hasPrefix(p) } } ?? existing
-        return Planner.plan(desired: specs, existing: scoped, prune: prune)
+        if let replace {
+            let unknown = replace.subtracting(specs.map(\.name)).sorted()
+            if !unknown.isEmpty {
+                throw call.argumentError(3, "replace names \(unknown.map { "'\($0)'" }.joined(separator: ", ")), which no spec has")
+            }
+        }
+        return Planner.plan(desired: specs, existing: scoped, prune: prune, replace: replace)
     }
 
     /// The list at `index` as untyped documents (read raw: no user code runs).
@@ -130,6 +161,8 @@ enum PlanApply {
             lua_setfield(L, -2, action.rawValue)
         }
         let text = plan.render()
+        pushJSON(.array(plan.notes.map { .string($0) }), L)
+        lua_setfield(L, -2, "notes")
         LuaSpecs.setField(L, "text", text)
         LuaSpecs.setField(L, "summary", String(text.split(separator: "\n").last ?? ""))
         setPlanMetatable(L)
@@ -141,6 +174,11 @@ enum PlanApply {
         LuaSpecs.setField(L, "name", item.name)
         LuaSpecs.setField(L, "action", item.action.rawValue)
         if let id = item.id { LuaSpecs.setField(L, "id", id) }
+        if let note = item.note { LuaSpecs.setField(L, "note", note) }
+        if !item.replaceOnly.isEmpty {
+            pushJSON(.array(item.replaceOnly.map(changeJSON)), L)
+            lua_setfield(L, -2, "replace_only")
+        }
         if let spec = item.desired {
             LuaSpecs.push(spec, in: call)
             lua_setfield(L, -2, "spec")
@@ -188,6 +226,7 @@ enum PlanApply {
         var apply = ApplyOptions()
         var prune = false
         var prefix: String?
+        var replace: Set<String>? = []
         var dryRun = false
         var journal: String?
         var onResult: Int32?  // stack index of the callback
@@ -225,6 +264,7 @@ enum PlanApply {
         if let f = try flag("fail_fast") { options.apply.failFast = f }
         if let p = try flag("prune") { options.prune = p }
         options.prefix = try prefixOption(call)
+        options.replace = try replaceOption(call)
         if let d = try flag("dry_run") { options.dryRun = options.dryRun || d }
         if let t = try number("wait_timeout") { options.apply.waitTimeout = max(0, t) }
         if let i = try number("wait_interval") { options.apply.waitInterval = max(0.05, i) }
@@ -251,7 +291,7 @@ enum PlanApply {
     static func apply(_ c: LuaGatewayClient, _ call: LuaCall) throws -> Int32 {
         let settings = c.settings
         let options = try readOptions(call, settings: settings)
-        let plan = try makePlan(c, call, prune: options.prune, prefix: options.prefix)
+        let plan = try makePlan(c, call, prune: options.prune, prefix: options.prefix, replace: options.replace)
         let L = call.L
         try call.reserve(48)
         if options.dryRun { return try dryRun(plan, settings: settings, call) }
@@ -275,9 +315,21 @@ enum PlanApply {
         let clock = ContinuousClock()
         let start = clock.now
 
-        _ = try state.wait(for: { (sink: LuaEventSink<ApplyOutcome>) in
+        _ = try state.wait(for: { (sink: LuaEventSink<ApplyEvent>) in
             await Applier.run(plan, client: client, journal: journal, options: applyOptions, control: control) { sink.send($0) }
-        }, onEvent: { outcome in
+        }, onEvent: { event in
+            let outcome: ApplyOutcome
+            switch event {
+            case .status(_, let name, let gateway):
+                if settings.jsonEvents { Output.event(statusEvent(name: name, gateway: gateway)) }
+                if gateway.status.status == .error {
+                    progress?.clear()
+                    Output.write("gwlua: \(name) is STATUS_ERROR (recoverable), still waiting: \(gateway.status.conditionSummary)\n",
+                                 to: gwlua_stderr())
+                }
+                return
+            case .outcome(let o): outcome = o
+            }
             counts.add(outcome)
             pushOutcome(outcome, call)
             lua_pushvalue(L, -1)
@@ -286,6 +338,10 @@ enum PlanApply {
             if !outcome.ok, !outcome.skipped, let error = outcome.error {
                 progress?.clear()
                 Output.write("gwlua: \(outcome.action.rawValue) \(outcome.name) failed: \(error)\n", to: gwlua_stderr())
+            }
+            if let note = outcome.note {
+                progress?.clear()
+                Output.write("gwlua: \(outcome.name): \(note)\n", to: gwlua_stderr())
             }
             progress?.update(counts)
             if let callback = options.onResult, !state.interruption.isRequested {
@@ -312,8 +368,9 @@ enum PlanApply {
         let interrupted = state.interruption.isRequested
         settings.report.add(failed: counts.failed, succeeded: counts.succeeded, codes: counts.failureCodes)
 
-        for (key, value) in [("created", counts.created), ("updated", counts.updated), ("unchanged", counts.unchanged),
-                             ("deleted", counts.deleted), ("failed", counts.failed), ("skipped", counts.skipped)] {
+        for (key, value) in [("created", counts.created), ("updated", counts.updated), ("replaced", counts.replaced),
+                             ("unchanged", counts.unchanged), ("deleted", counts.deleted), ("failed", counts.failed),
+                             ("skipped", counts.skipped)] {
             lua_pushinteger(L, lua_Integer(value))
             lua_setfield(L, result, key)
         }
@@ -337,14 +394,8 @@ enum PlanApply {
                 var event: [String: JSONValue] = ["event": .string("plan"), "name": .string(item.name),
                                                   "action": .string(item.action.rawValue)]
                 if let id = item.id { event["id"] = .string(id) }
-                if !item.changes.isEmpty {
-                    event["changes"] = .array(item.changes.map { change in
-                        var o: [String: JSONValue] = ["path": .string(change.path)]
-                        if let old = change.old { o["old"] = old }
-                        if let new = change.new { o["new"] = new }
-                        return .object(o)
-                    })
-                }
+                if !item.changes.isEmpty { event["changes"] = .array(item.changes.map(changeJSON)) }
+                if let note = item.note { event["note"] = .string(note) }
                 Output.event(.object(event))
             }
             Output.write(plan.render(), to: gwlua_stderr())
@@ -361,7 +412,7 @@ enum PlanApply {
             lua_rawseti(L, -2, lua_Integer(i + 1))
         }
         lua_setfield(L, -2, "items")
-        for key in ["created", "updated", "unchanged", "deleted", "failed", "skipped"] {
+        for key in ["created", "updated", "replaced", "unchanged", "deleted", "failed", "skipped"] {
             lua_pushinteger(L, 0)
             lua_setfield(L, -2, key)
         }
@@ -396,6 +447,12 @@ enum PlanApply {
             lua_setfield(L, -2, "skipped")
         }
         if let id = outcome.id { LuaSpecs.setField(L, "id", id) }
+        if let replaced = outcome.replacedID { LuaSpecs.setField(L, "replaced_id", replaced) }
+        if let note = outcome.note {
+            LuaSpecs.setField(L, "note", note)
+            pushJSON(.array(outcome.kept.map(changeJSON)), L)
+            lua_setfield(L, -2, "kept")
+        }
         if let gateway = outcome.gateway {
             ClientModule.pushGateway(gateway, call)
             lua_setfield(L, -2, "gateway")
@@ -416,11 +473,33 @@ enum PlanApply {
         if outcome.skipped { event["skipped"] = .bool(true) }
         if let id = outcome.id { event["id"] = .string(id) }
         if let status = outcome.gateway?.status.status.rawValue { event["status"] = .string(status) }
+        if let replaced = outcome.replacedID { event["replaced_id"] = .string(replaced) }
+        if let note = outcome.note {
+            event["note"] = .string(note)
+            event["kept"] = .array(outcome.kept.map(changeJSON))
+        }
         if let error = outcome.error {
             event["error"] = .object(["code": .string(error.code), "message": .string(error.message)]
                 .merging(error.httpStatus.map { ["http_status": JSONValue.integer(Int64($0))] } ?? [:]) { a, _ in a })
         }
         return .object(event)
+    }
+
+    /// A status a wait passed through: `{"event": "status", "name", "id", "status", "message"}`.
+    static func statusEvent(name: String, gateway: Gateway) -> JSONValue {
+        var event: [String: JSONValue] = ["event": .string("status"), "name": .string(name),
+                                          "status": .string(gateway.status.status.rawValue)]
+        if let id = gateway.spec.id { event["id"] = .string(id) }
+        let summary = gateway.status.conditionSummary
+        if !summary.isEmpty { event["message"] = .string(summary) }
+        return .object(event)
+    }
+
+    static func changeJSON(_ change: FieldChange) -> JSONValue {
+        var o: [String: JSONValue] = ["path": .string(change.path)]
+        if let old = change.old { o["old"] = old }
+        if let new = change.new { o["new"] = new }
+        return .object(o)
     }
 
     static func pushJSON(_ value: JSONValue, _ L: OpaquePointer) {
@@ -448,10 +527,10 @@ enum PlanApply {
 
 /// Tallies of an apply, as the result table and the summary give them.
 struct Counts {
-    var created = 0, updated = 0, unchanged = 0, deleted = 0, failed = 0, skipped = 0
+    var created = 0, updated = 0, replaced = 0, unchanged = 0, deleted = 0, failed = 0, skipped = 0
     var failureCodes: Set<String> = []
-    var done: Int { created + updated + unchanged + deleted + failed + skipped }
-    var succeeded: Int { created + updated + unchanged + deleted }
+    var done: Int { created + updated + replaced + unchanged + deleted + failed + skipped }
+    var succeeded: Int { created + updated + replaced + unchanged + deleted }
 
     mutating func add(_ outcome: ApplyOutcome) {
         if outcome.skipped {
@@ -465,13 +544,16 @@ struct Counts {
             case .update: updated += 1
             case .unchanged: unchanged += 1
             case .delete: deleted += 1
+            case .replace: replaced += 1
             }
         }
     }
 
     func summary(seconds: Double, interrupted: Bool) -> String {
         var text = interrupted ? "apply interrupted: " : "apply: "
-        text += "\(created) created, \(updated) updated, \(unchanged) unchanged, \(deleted) deleted, \(failed) failed"
+        text += "\(created) created, \(updated) updated, "
+        if replaced > 0 { text += "\(replaced) replaced, " }
+        text += "\(unchanged) unchanged, \(deleted) deleted, \(failed) failed"
         if skipped > 0 { text += ", \(skipped) not started" }
         return text + String(format: " (%.1f s)", seconds)
     }
@@ -479,6 +561,7 @@ struct Counts {
     func summaryEvent(seconds: Double, interrupted: Bool, dryRun: Bool) -> JSONValue {
         .object([
             "event": .string("summary"), "created": .integer(Int64(created)), "updated": .integer(Int64(updated)),
+            "replaced": .integer(Int64(replaced)),
             "unchanged": .integer(Int64(unchanged)), "deleted": .integer(Int64(deleted)), "failed": .integer(Int64(failed)),
             "skipped": .integer(Int64(skipped)), "total": .integer(Int64(done)),
             "duration": .double((seconds * 1000).rounded() / 1000), "interrupted": .bool(interrupted), "dry_run": .bool(dryRun),

@@ -65,7 +65,11 @@ public final class GatewaySimulator: Sendable {
             try await self.handle(request, context, "create") {
                 switch try await self.spec(from: request) {
                 case .failure(let failure): return failure.response
-                case .success(let spec): return try self.json(GatewayEnvelope(gateway: try await self.store.create(spec, now: Date())))
+                case .success(let spec):
+                    let fate = self.random.withLock { rng -> StoredGateway.Fate in
+                        rng.chance(self.configuration.failedRate) ? .fails : rng.chance(self.configuration.errorRate) ? .recovers : .ready
+                    }
+                    return try self.json(GatewayEnvelope(gateway: try await self.store.create(spec, fate: fate, now: Date())))
                 }
             }
         }
@@ -78,18 +82,9 @@ public final class GatewaySimulator: Sendable {
         router.patch("\(Self.base)/:id") { request, context in
             try await self.handle(request, context, "update") {
                 let id = try context.parameters.require("id")
-                let patch: [String: JSONValue]
-                switch try await self.document(of: request) {
-                case .success(.object(let fields)): patch = fields
-                case .success(let other):
-                    return self.status(.badRequest, code: 3, "the request body must be a JSON object, not a \(other.kindName)")
+                switch try await self.updateSpec(from: request) {
                 case .failure(let failure): return failure.response
-                }
-                do {
-                    let updated = try await self.store.update(id, now: Date()) { current in try self.merge(patch, into: current) }
-                    return try self.json(GatewayEnvelope(gateway: updated))
-                } catch let failure as ResponseFailure {
-                    return failure.response
+                case .success(let spec): return try self.json(GatewayEnvelope(gateway: try await self.store.update(id, to: spec, now: Date())))
                 }
             }
         }
@@ -106,8 +101,11 @@ public final class GatewaySimulator: Sendable {
     public func requestCounts() -> [String: Int] { counters.withLock { $0 } }
     public func requestArrivals() -> [String: [ContinuousClock.Instant]] { arrivals.withLock { $0 } }
 
-    /// How many gateways exist now.
+    /// How many gateways exist now (not counting those being deleted).
     public func gatewayCount() async -> Int { await store.count }
+
+    /// Every gateway as list answers it, DELETING ones included.
+    public func gateways() async -> [Gateway] { await store.all(now: Date()) }
 
     // MARK: Request handling
 
@@ -129,17 +127,30 @@ public final class GatewaySimulator: Sendable {
         }
         if fail { return status(.serviceUnavailable, code: 14, "the service is temporarily unavailable (injected)") }
         if throttle {
-            var r = status(.tooManyRequests, code: 8, "rate limit exceeded (injected)")
-            r.headers[.retryAfter] = String(configuration.retryAfterSeconds)
+            // gRPC-style servers say when to come back in a header and RetryInfo; Connect ones in RetryInfo only.
+            var r = status(.tooManyRequests, code: 8, "rate limit exceeded (injected)",
+                           details: [.retryInfo(seconds: Double(configuration.retryAfterSeconds))])
+            if configuration.errorStyle == .grpc { r.headers[.retryAfter] = String(configuration.retryAfterSeconds) }
             return r
         }
         let response: Response
         do {
             response = try await body()
         } catch SimStore.Failure.notFound(let id) {
-            response = status(.notFound, code: 5, "gateway '\(id)' not found")
+            response = status(.notFound, code: 5, "gateway '\(id)' not found",
+                              details: [.resourceInfo(type: "gateway", name: id, description: "no such gateway")])
         } catch SimStore.Failure.alreadyExists(let id) {
-            response = status(.conflict, code: 6, "a gateway with id '\(id)' already exists")
+            response = status(.conflict, code: 6, "a gateway with id '\(id)' already exists",
+                              details: [.resourceInfo(type: "gateway", name: id, description: "the id is taken")])
+        } catch SimStore.Failure.deleting(let id) {
+            response = status(.badRequest, code: 9, "gateway '\(id)' is being deleted",
+                              details: [.violations(RPCDetail.preconditionFailure, [
+                                  ["type": "STATUS", "subject": "gateway/\(id)", "description": "the gateway is STATUS_DELETING"]])])
+        } catch SimStore.Failure.quota(let limit) {
+            response = status(.tooManyRequests, code: 8, "quota exceeded: at most \(limit) gateways",
+                              details: [.violations(RPCDetail.quotaFailure, [
+                                  ["subject": "organization/\(configuration.organizationId)",
+                                   "description": "at most \(limit) inference gateways"]])])
         } catch {
             response = status(.internalServerError, code: 13, "internal error: \(error)")
         }
@@ -187,37 +198,48 @@ public final class GatewaySimulator: Sendable {
         return .success(spec)
     }
 
-    /// PATCH semantics: the fields sent replace the gateway's; sending an auth
-    /// (or a routing) replaces the one it had. The result must still be valid.
-    /// The name is replace-only, as in CoreWeave's Terraform provider.
-    private func merge(_ patch: [String: JSONValue], into current: GatewaySpec) throws -> GatewaySpec {
-        var stored = current
-        stored.id = nil
-        stored.organizationId = nil
-        guard case .object(var merged) = stored.json else {
-            throw ResponseFailure(status(.internalServerError, code: 13, "internal error: stored gateway is not an object"))
+    /// An update's body: the whole spec, as the API requires (it takes no field
+    /// mask). A body that lacks the name, the zones, an auth or a routing is a 400
+    /// naming each; an id, when sent, must be the gateway's. A rename is accepted:
+    /// nothing says names are immutable.
+    private func updateSpec(from request: Request) async throws -> Result<GatewaySpec, ResponseFailure> {
+        let document: JSONValue
+        switch try await self.document(of: request) {
+        case .success(let value): document = value
+        case .failure(let failure): return .failure(failure)
         }
-        if case .string(let name)? = patch["name"], name != current.name {
-            throw ResponseFailure(status(.badRequest, code: 3, "name cannot be changed; create a new gateway instead",
-                                         violations: [FieldViolation(field: "name", description: "name is immutable")]))
+        guard case .object(let fields) = document else {
+            return .failure(ResponseFailure(status(.badRequest, code: 3, "the request body must be a JSON object, not a \(document.kindName)")))
         }
-        if let id = patch["id"], id != .string(current.id ?? ""), id != .null {
-            throw ResponseFailure(status(.badRequest, code: 3, "id cannot be changed",
-                                         violations: [FieldViolation(field: "id", description: "id is immutable")]))
+        var missing: [FieldViolation] = []
+        func present(_ key: String) -> Bool { fields[key].map { $0 != .null } ?? false }
+        if !present("name") { missing.append(FieldViolation(field: "name", description: "required: an update sends the whole spec")) }
+        if case .array(let zones)? = fields["zones"], !zones.isEmpty {} else {
+            missing.append(FieldViolation(field: "zones", description: "required: an update sends the whole spec"))
         }
-        let auths = ["coreWeaveAuth", "weightsAndBiasesAuth"]
-        let routings = ["bodyBasedRouting", "headerBasedRouting", "pathBasedRouting"]
-        for group in [auths, routings] where group.contains(where: { patch[$0] != nil }) {
-            for key in group { merged[key] = nil }
+        if !["coreWeaveAuth", "weightsAndBiasesAuth"].contains(where: present) {
+            missing.append(FieldViolation(field: "coreWeaveAuth", description: "an auth is required: an update sends the whole spec"))
         }
-        for (key, value) in patch where key != "id" { merged[key] = value }
-        let result = SpecValidator.validate(.object(merged), context: ValidationContext(zones: configuration.zones))
+        if !["bodyBasedRouting", "headerBasedRouting", "pathBasedRouting"].contains(where: present) {
+            missing.append(FieldViolation(field: "bodyBasedRouting", description: "a routing is required: an update sends the whole spec"))
+        }
+        if !missing.isEmpty {
+            return .failure(ResponseFailure(status(.badRequest, code: 3,
+                "an update must carry the whole gateway spec (no field mask); missing: " + missing.map(\.field).joined(separator: ", "),
+                violations: missing)))
+        }
+        let result = SpecValidator.validate(document, context: ValidationContext(zones: configuration.zones))
         guard let spec = result.spec else {
             let violations = result.errors.map { FieldViolation(field: $0.path, description: $0.message) }
-            throw ResponseFailure(status(.badRequest, code: 3,
-                "invalid gateway: " + result.errors.map(\.description).joined(separator: "; "), violations: violations))
+            return .failure(ResponseFailure(status(.badRequest, code: 3,
+                "invalid gateway: " + result.errors.map(\.description).joined(separator: "; "), violations: violations)))
         }
-        return spec
+        if let sent = spec.id, let id = request.uri.path.split(separator: "/").last, sent.lowercased() != id.lowercased(),
+           configuration.clientIDs == .honour {
+            return .failure(ResponseFailure(status(.badRequest, code: 3, "id cannot be changed",
+                                                   violations: [FieldViolation(field: "id", description: "id is immutable")])))
+        }
+        return .success(spec)
     }
 
     struct ResponseFailure: Error { let response: Response; init(_ r: Response) { response = r } }
@@ -228,10 +250,12 @@ public final class GatewaySimulator: Sendable {
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// An error answer in the configured style (`--error-style`).
     private func status(_ httpStatus: HTTPResponse.Status, code: Int, _ message: String,
-                        violations: [FieldViolation] = []) -> Response {
-        let details = violations.isEmpty ? [] : [RPCDetail(type: "type.googleapis.com/google.rpc.BadRequest", fieldViolations: violations)]
-        let data = (try? WireJSON.encode(RPCStatus(code: code, message: message, details: details))) ?? Data()
+                        violations: [FieldViolation] = [], details: [RPCDetail] = []) -> Response {
+        let all = (violations.isEmpty ? [] : [RPCDetail.badRequest(violations)]) + details
+        let error = APIError(code: APIError.grpcNames[code] ?? "UNKNOWN", message: message, details: all)
+        let data = error.body(style: configuration.errorStyle)
         return Response(status: httpStatus, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }

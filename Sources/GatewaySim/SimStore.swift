@@ -20,6 +20,32 @@ public struct SimConfiguration: Sendable {
     /// JSON file the state is kept in (written atomically); nil keeps it in memory.
     public var statePath: String?
     public var organizationId: String
+    /// What an update does with DNS names: the real API merges (API.md).
+    public var dnsUpdate: DNSUpdate = .merge
+    /// Seconds a deleted gateway stays in STATUS_DELETING before get answers 404.
+    public var deleteAfter: Double = 3
+    /// Whether a create keeps the client's `id` (and answers 409 to a repeat); API.md leaves it open.
+    public var clientIDs: ClientIDs = .honour
+    /// The error bodies' shape: google.rpc.Status JSON or Connect's.
+    public var errorStyle: ErrorStyle = .grpc
+    /// Fraction of creates that pass through STATUS_ERROR before READY.
+    public var errorRate: Double = 0
+    /// Fraction of creates that end STATUS_FAILED.
+    public var failedRate: Double = 0
+    /// Gateways allowed at once; beyond, a create is refused with a QuotaFailure. nil: no limit.
+    public var maxGateways: Int?
+
+    public enum DNSUpdate: String, Sendable, CaseIterable {
+        /// Keep the names the gateway has and add the new ones.
+        case merge
+        case replace
+    }
+
+    public enum ClientIDs: String, Sendable, CaseIterable {
+        case honour
+        /// Assign the server's own ids and never answer 409.
+        case ignore
+    }
 
     public static let defaultZones = [
         "US-EAST-01A", "US-EAST-02A", "US-EAST-04A", "US-EAST-06A", "US-EAST-08A", "US-EAST-13A", "US-EAST-14A",
@@ -53,6 +79,18 @@ struct StoredGateway: Codable, Sendable {
     /// When the current CREATING/UPDATING phase ends.
     var readyAt: Date
     var phase: GatewayStatusCode
+    /// How the current phase ends (nil: READY).
+    var fate: Fate?
+    /// When a DELETING gateway is gone.
+    var goneAt: Date?
+
+    enum Fate: String, Codable, Sendable {
+        case ready
+        /// STATUS_ERROR for a while after `readyAt`, then READY (a recoverable error).
+        case recovers
+        /// STATUS_FAILED from `readyAt` on.
+        case fails
+    }
 }
 
 /// The emulator's state: gateways by id, in creation order, optionally
@@ -77,16 +115,28 @@ actor SimStore {
     enum Failure: Error {
         case notFound(String)
         case alreadyExists(String)
+        case deleting(String)
+        case quota(Int)
     }
 
-    func create(_ spec: GatewaySpec, now: Date) throws -> Gateway {
+    func create(_ spec: GatewaySpec, fate: StoredGateway.Fate, now: Date) throws -> Gateway {
+        purge(now: now)
+        if let limit = configuration.maxGateways, gateways.values.filter({ $0.phase != .deleting }).count >= limit {
+            throw Failure.quota(limit)
+        }
         var spec = spec
-        let id = spec.id?.lowercased() ?? GatewaySpec.newID()
-        if gateways[id] != nil { throw Failure.alreadyExists(id) }
+        let id: String
+        switch configuration.clientIDs {
+        case .honour:
+            id = spec.id?.lowercased() ?? GatewaySpec.newID()
+            if gateways[id] != nil { throw Failure.alreadyExists(id) }
+        case .ignore:
+            id = GatewaySpec.newID()
+        }
         spec.id = id
         spec.organizationId = configuration.organizationId
         let stored = StoredGateway(spec: spec, createdAt: now, updatedAt: now,
-                                   readyAt: now.addingTimeInterval(configuration.readyAfter), phase: .creating)
+                                   readyAt: now.addingTimeInterval(configuration.readyAfter), phase: .creating, fate: fate)
         gateways[id] = stored
         order.append(id)
         try persist()
@@ -94,58 +144,125 @@ actor SimStore {
     }
 
     func get(_ id: String, now: Date) throws -> Gateway {
+        purge(now: now)
         guard let g = gateways[id.lowercased()] else { throw Failure.notFound(id) }
         return render(g, now: now)
     }
 
     func list(updatedAfter: Date?, now: Date) -> [Gateway] {
-        order.compactMap { gateways[$0] }
+        purge(now: now)
+        return order.compactMap { gateways[$0] }
             .filter { g in updatedAfter.map { effectiveUpdatedAt(g, now: now) > $0 } ?? true }
             .map { render($0, now: now) }
     }
 
-    func update(_ id: String, now: Date, merge: @Sendable (GatewaySpec) throws -> GatewaySpec) throws -> Gateway {
+    /// Replaces the spec with `next` (a whole, validated spec), keeping the id and,
+    /// with `--dns-update merge`, the DNS names the gateway had.
+    func update(_ id: String, to next: GatewaySpec, now: Date) throws -> Gateway {
+        purge(now: now)
         guard var g = gateways[id.lowercased()] else { throw Failure.notFound(id) }
-        var next = try merge(g.spec)
+        if g.phase == .deleting { throw Failure.deleting(id) }
+        var next = next
         next.id = g.spec.id
         next.organizationId = g.spec.organizationId
-        next.name = g.spec.name  // name is replace-only
+        if next.weightsAndBiasesAuth != nil, next.weightsAndBiasesAuth?.apiKey == nil {
+            next.weightsAndBiasesAuth?.apiKey = g.spec.weightsAndBiasesAuth?.apiKey  // a key not sent is kept
+        }
+        if configuration.dnsUpdate == .merge {
+            let had = g.spec.endpointConfiguration?.additionalDns ?? []
+            let lower = Set(had.map { $0.lowercased() })
+            let added = (next.endpointConfiguration?.additionalDns ?? []).filter { !lower.contains($0.lowercased()) }
+            if !had.isEmpty {
+                if next.endpointConfiguration == nil { next.endpointConfiguration = EndpointConfiguration() }
+                next.endpointConfiguration?.additionalDns = had + added
+            }
+        }
         g.spec = next
         g.updatedAt = now
         g.readyAt = now.addingTimeInterval(configuration.readyAfter)
         g.phase = .updating
+        g.fate = .ready
         gateways[id.lowercased()] = g
         try persist()
         return render(g, now: now)
     }
 
+    /// Marks the gateway DELETING; it is gone `deleteAfter` seconds later. A
+    /// second delete answers the same, and does not restart the clock.
     func delete(_ id: String, now: Date) throws -> Gateway {
-        guard var g = gateways.removeValue(forKey: id.lowercased()) else { throw Failure.notFound(id) }
-        order.removeAll { $0 == id.lowercased() }
-        try persist()
-        g.phase = .deleting
-        g.updatedAt = now
-        g.readyAt = .distantFuture
+        purge(now: now)
+        guard var g = gateways[id.lowercased()] else { throw Failure.notFound(id) }
+        if g.phase != .deleting {
+            g.phase = .deleting
+            g.updatedAt = now
+            let goneAt = now.addingTimeInterval(configuration.deleteAfter)
+            g.goneAt = goneAt
+            nextGone = min(nextGone ?? goneAt, goneAt)
+            gateways[id.lowercased()] = g
+            try persist()
+        }
         return render(g, now: now)
     }
 
-    var count: Int { gateways.count }
+    /// Forgets gateways whose deletion has finished.
+    private func purge(now: Date) {
+        guard let next = nextGone, now >= next else { return }
+        var gone: Set<String> = []
+        var soonest: Date?
+        for (id, g) in gateways {
+            guard let at = g.goneAt else { continue }
+            if now >= at { gone.insert(id) } else { soonest = min(soonest ?? at, at) }
+        }
+        nextGone = soonest
+        guard !gone.isEmpty else { return }
+        for id in gone { gateways[id] = nil }
+        order.removeAll { gone.contains($0) }
+        try? persist()
+    }
+
+    /// The earliest time a DELETING gateway is gone (nil: none is), so purging
+    /// costs nothing until then. Starts in the past: a loaded state file is scanned once.
+    private var nextGone: Date? = .distantPast
+
+    /// Gateways that exist and are not being deleted.
+    var count: Int { gateways.values.filter { $0.phase != .deleting }.count }
+
+    /// Every gateway as get would answer it (tests).
+    func all(now: Date) -> [Gateway] { list(updatedAfter: nil, now: now) }
 
     private func effectiveUpdatedAt(_ g: StoredGateway, now: Date) -> Date {
-        now >= g.readyAt ? max(g.updatedAt, g.readyAt) : g.updatedAt
+        g.phase != .deleting && now >= g.readyAt ? max(g.updatedAt, g.readyAt) : g.updatedAt
+    }
+
+    /// The status at `now`: CREATING/UPDATING until `readyAt`, then as the fate says;
+    /// a recoverable error lasts max(readyAfter, 1 s).
+    private func status(of g: StoredGateway, now: Date) -> GatewayStatusCode {
+        if g.phase == .deleting || now < g.readyAt { return g.phase }
+        switch g.fate ?? .ready {
+        case .ready: return .ready
+        case .fails: return .failed
+        case .recovers:
+            return now < g.readyAt.addingTimeInterval(max(configuration.readyAfter, 1)) ? .error : .ready
+        }
     }
 
     /// The answer form: status derives from the clock, endpoints appear when READY.
     private func render(_ g: StoredGateway, now: Date) -> Gateway {
-        let ready = g.phase != .deleting && now >= g.readyAt
-        let status: GatewayStatusCode = ready ? .ready : g.phase
+        let status = self.status(of: g, now: now)
+        let ready = status == .ready
         let updated = effectiveUpdatedAt(g, now: now)
         let zone = g.spec.zones.first ?? "US-EAST-04A"
         let name = g.spec.name.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "-" }
+        let (reason, message): (String, String)
+        switch status {
+        case .ready: (reason, message) = ("Ready", "gateway is serving")
+        case .deleting: (reason, message) = ("Deleting", "gateway is being deleted")
+        case .error: (reason, message) = ("ProvisioningError", "load balancer not yet reachable; retrying")
+        case .failed: (reason, message) = ("ProvisioningFailed", "no capacity for the gateway in \(zone)")
+        default: (reason, message) = ("Provisioning", "gateway is not ready yet")
+        }
         let condition = GatewayCondition(
-            type: "Ready", lastUpdateTime: SimClock.format(updated),
-            reason: ready ? "Ready" : (g.phase == .deleting ? "Deleting" : "Provisioning"),
-            message: ready ? "gateway is serving" : "gateway is not ready yet", zone: zone,
+            type: "Ready", lastUpdateTime: SimClock.format(updated), reason: reason, message: message, zone: zone,
             status: ConditionStatus(rawValue: ready ? "True" : "False"))
         var endpoints: [String] = []
         if ready {
@@ -202,27 +319,8 @@ actor SimStore {
 }
 
 enum SimClock {
-    /// RFC 3339 in UTC with milliseconds ("2023-11-07T05:31:56.123Z"). By hand:
-    /// the emulator stamps three per answer, and Foundation's ISO 8601 style
-    /// cost it several percent of each request.
-    static func format(_ date: Date) -> String {
-        let whole = date.timeIntervalSince1970.rounded(.down)
-        var seconds = time_t(whole)
-        let fraction = min(999, Int((date.timeIntervalSince1970 - whole) * 1000))  // truncated, as Foundation does
-        var t = tm()
-        gmtime_r(&seconds, &t)
-        func pad(_ n: Int32, _ width: Int) -> String {
-            let digits = String(n)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T"
-            + "\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(fraction), 3))Z"
-    }
-
-    static func parse(_ text: String) -> Date? {
-        if let d = try? Date(text, strategy: .iso8601) { return d }
-        return try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))
-    }
+    static func format(_ date: Date) -> String { Timestamp.format(date) }
+    static func parse(_ text: String) -> Date? { Timestamp.parse(text) }
 }
 
 extension JSONEncoder {

@@ -1,7 +1,12 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import GatewayKit
 import GatewaySim
+
+extension SimConfiguration.DNSUpdate: ExpressibleByArgument {}
+extension SimConfiguration.ClientIDs: ExpressibleByArgument {}
+extension ErrorStyle: ExpressibleByArgument {}
 
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,6 +14,8 @@ struct Sim: ParsableCommand {
         discussion: """
         Serves every endpoint of the CoreWeave inference gateway API (see docs/openapi.yaml) with server-side
         validation, a status that moves CREATING -> READY after --ready-after seconds, and seeded fault injection.
+        Where the API's docs leave a behaviour open, a flag picks the answer (docs/api-compatibility.md):
+        --dns-update, --client-ids, --error-style, --delete-after, --error-rate and --failed-rate.
         Runs until SIGINT or SIGTERM. Clients send any non-empty bearer token, or exactly --token when given.
         """
     )
@@ -24,14 +31,37 @@ struct Sim: ParsableCommand {
     @Option(name: .customLong("ready-after"), help: "Seconds from CREATING/UPDATING to READY.") var readyAfter = 0.0
     @Option(help: "Require exactly this bearer token (others get 403).") var token: String?
     @Option(help: "Seed for fault injection (same seed, same faults).") var seed: UInt64 = 1
+    @Option(name: .customLong("dns-update"),
+            help: "What an update does with DNS names: merge (keep the old ones and add, as the real API) or replace.")
+    var dnsUpdate: SimConfiguration.DNSUpdate = .merge
+    @Option(name: .customLong("delete-after"), help: "Seconds a deleted gateway stays STATUS_DELETING before get answers 404.")
+    var deleteAfter = 3.0
+    @Option(name: .customLong("client-ids"),
+            help: "honour: a create keeps the client's id and a repeat gets 409; ignore: the server assigns its own ids.")
+    var clientIDs: SimConfiguration.ClientIDs = .honour
+    @Option(name: .customLong("error-style"), help: "Error bodies as grpc (google.rpc.Status JSON), connect, or connect-debug.")
+    var errorStyle: ErrorStyle = .grpc
+    @Option(name: .customLong("error-rate"), help: "Fraction of creates that pass through STATUS_ERROR before READY.")
+    var errorRate = 0.0
+    @Option(name: .customLong("failed-rate"), help: "Fraction of creates that end STATUS_FAILED.")
+    var failedRate = 0.0
+    @Option(name: .customLong("max-gateways"), help: "Refuse creates beyond this many gateways (429 with a QuotaFailure).")
+    var maxGateways: Int?
+    @Option(name: .customLong("retry-after"), help: "Seconds a throttled answer asks the client to wait.")
+    var retryAfter = 1
 
     func validate() throws {
-        for (name, rate) in [("--fail-rate", failRate), ("--throttle-rate", throttleRate), ("--drop-rate", dropRate)]
+        for (name, rate) in [("--fail-rate", failRate), ("--throttle-rate", throttleRate), ("--drop-rate", dropRate),
+                             ("--error-rate", errorRate), ("--failed-rate", failedRate)]
         where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be between 0 and 1, got \(rate)")
         }
         if latencyMs < 0 { throw ValidationError("--latency-ms must not be negative") }
         if readyAfter < 0 { throw ValidationError("--ready-after must not be negative") }
+        if deleteAfter < 0 { throw ValidationError("--delete-after must not be negative") }
+        if retryAfter < 0 { throw ValidationError("--retry-after must not be negative") }
+        if let maxGateways, maxGateways < 0 { throw ValidationError("--max-gateways must not be negative") }
+        if errorRate + failedRate > 1 { throw ValidationError("--error-rate and --failed-rate together must not exceed 1") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
     }
 
@@ -39,6 +69,14 @@ struct Sim: ParsableCommand {
         var configuration = SimConfiguration(failRate: failRate, throttleRate: throttleRate, dropRate: dropRate,
                                              latencyMilliseconds: latencyMs, readyAfter: readyAfter, token: token,
                                              seed: seed, statePath: state)
+        configuration.dnsUpdate = dnsUpdate
+        configuration.deleteAfter = deleteAfter
+        configuration.clientIDs = clientIDs
+        configuration.errorStyle = errorStyle
+        configuration.errorRate = errorRate
+        configuration.failedRate = failedRate
+        configuration.maxGateways = maxGateways
+        configuration.retryAfterSeconds = retryAfter
         if let zones {
             configuration.zones = zones.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }

@@ -55,9 +55,11 @@ func issues(_ doc: JSONValue, zones: [String]? = nil) -> [String] {
         #expect(wandb(["apiKey": .string("k"), "serverUrl": .string("https://api.wandb.ai"),
                        "enableUsageReports": .bool(true), "enableRateLimiting": .bool(false)]).isEmpty)
         #expect(wandb(["apiKey": .string("k")]) == ["weightsAndBiasesAuth.serverUrl: serverUrl is required when apiKey is set"])
-        #expect(wandb(["serverUrl": .string("https://wandb.corp.example")])
-            == ["weightsAndBiasesAuth.serverUrl: W&B self-hosted servers are not supported; use https://api.wandb.ai (warning)"])
-        #expect(wandb(["serverUrl": .string("ftp://x")]) == ["weightsAndBiasesAuth.serverUrl: serverUrl must be an http(s) URL such as https://api.wandb.ai"])
+        // Custom W&B SaaS instances have their own https URL: fine, without a warning.
+        #expect(wandb(["apiKey": .string("k"), "serverUrl": .string("https://wandb.corp.example")]).isEmpty)
+        #expect(wandb(["serverUrl": .string("http://wandb.corp.example")])
+            == ["weightsAndBiasesAuth.serverUrl: serverUrl must use https (the apiKey would travel unencrypted), got 'http://wandb.corp.example'"])
+        #expect(wandb(["serverUrl": .string("ftp://x")]) == ["weightsAndBiasesAuth.serverUrl: serverUrl must be an https URL such as https://api.wandb.ai"])
         #expect(wandb(["enableUsageReports": .string("yes")]) == ["weightsAndBiasesAuth.enableUsageReports: expected a boolean, got string"])
         #expect(wandb(["apikey": .string("k")]) == ["weightsAndBiasesAuth.apikey: unknown field 'apikey' (did you mean 'apiKey'?)"])
         // A secret never appears in a message.
@@ -119,6 +121,8 @@ func issues(_ doc: JSONValue, zones: [String]? = nil) -> [String] {
             "zones: 2 zones given: gateways are currently limited to one zone (warning)",
             "zones[2]: unknown zone 'MARS-01A'; known zones: US-EAST-04A, US-WEST-04A",
         ])
+        // Lua's `zones = {}` arrives as an empty table: the same warning as an empty list.
+        #expect(issues(base(["zones": .object([:])])) == ["zones: no zones given: the API may place the gateway in any zone (warning)"])
         #expect(issues(base(["zones": .array([.string("MARS-01A")])])).isEmpty)  // unknown list: not checked
         #expect(issues(base(["zones": .array([.integer(4)])])) == ["zones[1]: expected a string, got number"])
     }
@@ -136,6 +140,40 @@ func issues(_ doc: JSONValue, zones: [String]? = nil) -> [String] {
         #expect(dns(["a.example.com", "A.example.com"]) == ["endpointConfiguration.additionalDns[2]: 'A.example.com' is listed twice (warning)"])
         #expect(issues(base(["endpointConfiguration": .object(["additionalDNS": .array([])])]))
             == ["endpointConfiguration.additionalDNS: unknown field 'additionalDNS' (did you mean 'additionalDns'?)"])
+    }
+
+    @Test func allowedSourceIpRanges() {
+        func ranges(_ items: [String]) -> [String] {
+            issues(base(["endpointConfiguration": .object(["allowedSourceIpRanges": .array(items.map(JSONValue.string))])]))
+        }
+        let path = "endpointConfiguration.allowedSourceIpRanges"
+        #expect(ranges(["203.0.113.0/24", "10.0.0.0/8", "0.0.0.0/0", "2001:db8::/32", "::/0", "fe80::1/128",
+                        "::ffff:192.0.2.0/120", "1.2.3.4/32"]).isEmpty)
+        #expect(ranges(["203.0.113.7/24"]) == ["\(path)[1]: '203.0.113.7/24' has host bits set; it means the network 203.0.113.0/24 (warning)"])
+        #expect(ranges(["2001:db8::1/32"]) == ["\(path)[1]: '2001:db8::1/32' has host bits set; it means the network 2001:db8::/32 (warning)"])
+        #expect(ranges(["203.0.113.0/33"]) == ["\(path)[1]: '203.0.113.0/33' is not a CIDR range: the prefix length must be a whole number from 0 to 32, got '33'"])
+        #expect(ranges(["2001:db8::/129"]).first?.contains("from 0 to 128, got '129'") == true)
+        #expect(ranges(["300.0.0.0/8"]) == ["\(path)[1]: '300.0.0.0/8' is not a CIDR range: '300.0.0.0' is not an IPv4 or IPv6 address"])
+        #expect(ranges(["010.0.0.0/8"]).first?.contains("is not an IPv4 or IPv6 address") == true)
+        #expect(ranges(["2001:db8:::/32"]).first?.contains("is not an IPv4 or IPv6 address") == true)
+        #expect(ranges(["1:2:3:4:5:6:7:8:9/64"]).first?.contains("is not an IPv4 or IPv6 address") == true)
+        #expect(ranges(["203.0.113.5"]) == ["\(path)[1]: '203.0.113.5' is not a CIDR range: it has no prefix length; write 203.0.113.5/32 for one address"])
+        #expect(ranges(["10.0.0.0/-1"]).first?.contains("got '-1'") == true)
+        #expect(ranges(["10.0.0.0/8", "10.0.0.0/8"]) == ["\(path)[2]: '10.0.0.0/8' is listed twice (warning)"])
+        #expect(issues(base(["endpointConfiguration": .object(["allowedSourceIpRanges": .string("10.0.0.0/8")])]))
+            == ["\(path): expected a list of strings, got string (wrap it in braces: {\"…\"})"])
+        // The typed spec keeps the ranges, and the request JSON carries them only when set.
+        let r = SpecValidator.validate(base(["endpointConfiguration": .object(["allowedSourceIpRanges": .array([.string("10.0.0.0/8")])])]))
+        #expect(r.spec?.endpointConfiguration?.allowedSourceIpRanges == ["10.0.0.0/8"])
+        #expect(EndpointConfiguration(additionalDns: ["a.example.com"]).json == .object(["additionalDns": .array([.string("a.example.com")])]))
+    }
+
+    @Test func cidrFormsAndNetworks() throws {
+        #expect(try CIDRRange.parse("2001:db8:0:0:1:0:0:1/128").get().description == "2001:db8::1:0:0:1/128")
+        #expect(try CIDRRange.parse("::ffff:192.0.2.128/121").get().network.description == "::ffff:c000:280/121")
+        #expect(try CIDRRange.parse("192.0.2.255/25").get().network.description == "192.0.2.128/25")
+        #expect(try CIDRRange.parse("0.0.0.0/0").get().hasHostBits == false)
+        #expect(try CIDRRange.parse("1.0.0.0/0").get().hasHostBits == true)
     }
 
     @Test func typedSpecsValidateToo() {
