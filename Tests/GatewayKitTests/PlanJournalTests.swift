@@ -43,7 +43,7 @@ func gateway(_ s: GatewaySpec, id: String, status: GatewayStatusCode = .ready) -
         #expect(!Planner.plan(desired: desired, existing: existing).items.contains { $0.action == .delete })
     }
 
-    @Test func authSwitchShowsBothSidesRedactedAndPatchesOnlyWhatChanged() throws {
+    @Test func authSwitchShowsBothSidesRedacted() throws {
         var desired = spec("a", dns: ["x.example.com"])
         desired.coreWeaveAuth = nil
         desired.weightsAndBiasesAuth = .init(apiKey: "secret-key", serverUrl: "https://api.wandb.ai")
@@ -53,10 +53,78 @@ func gateway(_ s: GatewaySpec, id: String, status: GatewayStatusCode = .ready) -
         #expect(item.changes.map(\.path) == ["coreWeaveAuth", "weightsAndBiasesAuth"])
         #expect(!plan.render().contains("secret-key"))
         #expect(plan.render().contains("<redacted>"))
-        let body = try WireJSON.decode(JSONValue.self, from: Planner.patchBody(for: item))
-        guard case .object(let patch) = body else { Issue.record("not an object"); return }
-        #expect(patch.keys.sorted() == ["weightsAndBiasesAuth"])
-        #expect(patch["weightsAndBiasesAuth"]?["apiKey"] == .string("secret-key"))  // the server needs it
+        // The update sends the whole desired spec, the key included (the server needs it).
+        #expect(item.desired?.weightsAndBiasesAuth?.apiKey == "secret-key")
+    }
+
+    /// The API merges DNS names on update: removing one is only possible by
+    /// replacing the gateway. Without replace the plan says so and does not loop.
+    @Test func dnsRemovalIsAReplaceOrANote() throws {
+        let existing = [gateway(spec("r", dns: ["a.example.com", "b.example.com"]), id: "1")]
+        let removal = spec("r", dns: ["a.example.com"])
+        let held = Planner.plan(desired: [removal], existing: existing)
+        #expect(held.items.map(\.action) == [.unchanged])
+        #expect(!held.hasChanges)
+        #expect(held.notes == [#"r: endpointConfiguration.additionalDns keeps ["b.example.com"]: the API merges DNS names on update, so removing one needs the gateway replaced (apply with replace = true)"#])
+        #expect(held.render().hasSuffix("No changes. 0 gateways already as specified; 1 differs only where a replace is needed (see ! above).\nPlan: 0 to create, 0 to update, 0 to delete.\n"))
+        // An addition beside the removal is still an update (it can add), with the note.
+        let swap = Planner.plan(desired: [spec("r", dns: ["a.example.com", "c.example.com"])], existing: existing)
+        #expect(swap.items.map(\.action) == [.update])
+        #expect(swap.items[0].note != nil)
+        // replace = true (nil: every name) or the name itself makes it a replace; other names do not.
+        for replace: Set<String>? in [nil, ["r"]] {
+            let plan = Planner.plan(desired: [removal], existing: existing, replace: replace)
+            #expect(plan.items.map(\.action) == [.replace])
+            #expect(plan.items[0].note == nil)
+            #expect(plan.render().contains("-/+ r (id 1)"))
+            #expect(plan.render().hasSuffix("Plan: 0 to create, 0 to update, 0 to delete, 1 to replace.\n"))
+        }
+        #expect(Planner.plan(desired: [removal], existing: existing, replace: ["other"]).items.map(\.action) == [.unchanged])
+        // A gateway with nothing to remove is never replaced.
+        #expect(Planner.plan(desired: [spec("r", zone: "US-WEST-04A", dns: ["a.example.com", "b.example.com"])],
+                             existing: existing, replace: nil).items.map(\.action) == [.update])
+    }
+
+    /// Names need not be unique: the plan says so, manages the oldest (createdAt,
+    /// then id; a namesake already as specified first), and prune removes the others.
+    @Test func namesakesAreNamedAndTheOldestIsManaged() throws {
+        func dated(_ s: GatewaySpec, id: String, _ createdAt: String) -> Gateway {
+            var g = gateway(s, id: id)
+            g.status.createdAt = createdAt
+            return g
+        }
+        let existing = [
+            dated(spec("twin", zone: "US-WEST-04A"), id: "c", "2026-01-02T00:00:00Z"),
+            dated(spec("twin", zone: "US-WEST-04A"), id: "b", "2026-01-01T00:00:00.500Z"),
+            dated(spec("twin", zone: "US-WEST-04A"), id: "a", "2026-01-01T00:00:00.5Z"),
+        ]
+        // Whatever order the server lists them in, every reader manages the same one.
+        for order in [existing, existing.reversed(), [existing[1], existing[0], existing[2]]] {
+            let plan = Planner.plan(desired: [spec("twin")], existing: order)
+            #expect(plan.items.map(\.action) == [.update])
+            #expect(plan.items[0].id == "a")
+            #expect(plan.notes == ["twin: 3 gateways are named 'twin' (a, b, c); the plan manages a, and deletes the others only with prune"])
+            let pruned = Planner.plan(desired: [spec("twin")], existing: order, prune: true)
+            #expect(pruned.items.map { "\($0.action.rawValue) \($0.id ?? "")" } == ["update a", "delete b", "delete c"])
+        }
+        // A namesake that is already as specified wins over an older one that is not.
+        let plan = Planner.plan(desired: [spec("twin", zone: "US-WEST-04A")],
+                                existing: [dated(spec("twin"), id: "old", "2026-01-01T00:00:00Z"), existing[0]])
+        #expect(plan.items.map(\.action) == [.unchanged])
+        #expect(plan.items[0].id == "c")
+    }
+
+    @Test func allowedSourceIpRangesCompareAsNetworks() {
+        func ranges(_ r: [String]) -> GatewaySpec {
+            var s = spec("n")
+            s.endpointConfiguration = .init(allowedSourceIpRanges: r)
+            return s
+        }
+        let existing = [gateway(ranges(["10.0.0.0/8", "2001:db8::/32"]), id: "1")]
+        #expect(Planner.plan(desired: [ranges(["2001:0db8:0::/32", "10.0.0.0/8"])], existing: existing).items.map(\.action) == [.unchanged])
+        let narrowed = Planner.plan(desired: [ranges(["10.0.0.0/16"])], existing: existing)
+        #expect(narrowed.items.map(\.action) == [.update])
+        #expect(narrowed.items[0].changes.map(\.path) == ["endpointConfiguration.allowedSourceIpRanges"])
     }
 
     @Test func duplicateNamesNameBothPositions() {

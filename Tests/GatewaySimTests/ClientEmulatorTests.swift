@@ -55,7 +55,9 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
 
 @Suite struct ClientEmulatorTests {
     @Test func everyCall() async throws {
-        try await withEmulator(.init(readyAfter: 0.3)) { client, _ in
+        var configuration = SimConfiguration(readyAfter: 0.3)
+        configuration.deleteAfter = 0.3
+        try await withEmulator(configuration) { client, _ in
             let zones = try await client.parameters().zones
             #expect(zones.contains("US-EAST-04A"))
 
@@ -86,32 +88,13 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
 
             let deleted = try await client.delete(id)
             #expect(deleted.status.status == .deleting)
-            await #expect(throws: APIError.self) { try await client.get(id) }
-        }
-    }
-
-    /// PATCH sends only what changes: the rest is kept, a new routing replaces
-    /// the old one, the W&B apiKey stays stored, and the name cannot change.
-    @Test func patchMergesOnlyTheFieldsSent() async throws {
-        try await withEmulator { client, _ in
-            var start = spec("merge", zone: "US-EAST-04A")
-            start.endpointConfiguration = .init(additionalDns: ["m.example.com"])
-            let id = try #require(try await client.create(start).spec.id)
-            let zones = try await client.patch(id, body: Data(#"{"zones":["US-WEST-04A"]}"#.utf8))
-            #expect(zones.spec.zones == ["US-WEST-04A"])
-            #expect(zones.spec.endpointConfiguration?.additionalDns == ["m.example.com"])
-            #expect(zones.spec.bodyBasedRouting != nil)
-            let routed = try await client.patch(id, body: Data(#"{"pathBasedRouting":{}}"#.utf8))
-            #expect(routed.spec.routingKind == "pathBasedRouting")
-            #expect(routed.spec.bodyBasedRouting == nil)
-            let renamed = await #expect(throws: APIError.self) {
-                try await client.patch(id, body: Data(#"{"name":"other"}"#.utf8))
-            }
-            #expect(renamed?.code == "INVALID_ARGUMENT")
-            let invalid = await #expect(throws: APIError.self) {
-                try await client.patch(id, body: Data(#"{"zones":"US-EAST-04A"}"#.utf8))
-            }
-            #expect(invalid?.httpStatus == 400)
+            // Deletion takes time: get and list show DELETING until the gateway is gone.
+            #expect(try await client.get(id).status.status == .deleting)
+            #expect(try await client.list().map(\.status.status) == [.deleting])
+            try await client.waitUntilGone(id, timeout: 10, interval: 0.05)
+            let gone = await #expect(throws: APIError.self) { try await client.get(id) }
+            #expect(gone?.code == "NOT_FOUND")
+            #expect(try await client.list().isEmpty)
         }
     }
 
@@ -128,7 +111,7 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
                 try await client.create(GatewaySpec(name: "x", zones: ["MARS-01A"], coreWeaveAuth: .init(), pathBasedRouting: .init()))
             }
             #expect(invalid?.code == "INVALID_ARGUMENT")
-            #expect(invalid?.details.first?.fieldViolations?.first?.field == "zones[1]")
+            #expect(invalid?.details.first?.fieldViolations.first?.field == "zones[1]")
             let missing = await #expect(throws: APIError.self) { try await client.get("00000000-0000-0000-0000-000000000000") }
             #expect(missing?.code == "NOT_FOUND")
             #expect(missing?.httpStatus == 404)
@@ -216,37 +199,6 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
             let result = await task.result
             #expect(throws: (any Error).self) { try result.get() }
             #expect(clock.now - start < .seconds(4))
-        }
-    }
-
-    /// 1,000 creates through 30% injected failures (503, 429, dropped answers)
-    /// end with exactly 1,000 gateways and no duplicate.
-    @Test func thousandCreatesThroughFaultsMakeNoDuplicate() async throws {
-        let faults = SimConfiguration(failRate: 0.1, throttleRate: 0.1, dropRate: 0.1, retryAfterSeconds: 0, seed: 42)
-        try await withEmulator(faults, client: { $0.maxAttempts = 12; $0.maxDelay = .milliseconds(20) }) { client, server in
-            let names = (1...1000).map { "gw-\($0)" }
-            let ids = try await withThrowingTaskGroup(of: String.self) { group in
-                var ids: [String] = []
-                var next = 0
-                func launch() {
-                    let name = names[next]
-                    next += 1
-                    group.addTask { try await client.create(spec(name)).spec.id ?? "" }
-                }
-                for _ in 0..<32 { launch() }
-                while let id = try await group.next() {
-                    ids.append(id)
-                    if next < names.count { launch() }
-                }
-                return ids
-            }
-            #expect(Set(ids).count == 1000)
-            let all = try await client.list()
-            #expect(all.count == 1000)
-            #expect(Set(all.map(\.spec.name)).count == 1000)
-            #expect(await server.simulator.gatewayCount() == 1000)
-            let counts = server.simulator.requestCounts()
-            #expect((counts["create"] ?? 0) > 1000)  // faults really happened and were retried
         }
     }
 
