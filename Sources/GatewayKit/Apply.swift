@@ -39,10 +39,12 @@ public struct ApplyOutcome: Sendable {
     public var kept: [FieldChange] = []
     /// A replace: the id of the gateway it replaced (deleted once the new one was READY).
     public var replacedID: String?
+    /// What the plan said of the item beyond its action (`PlanItem.note`).
+    public var planNote: String?
 
-    /// A plain sentence about `kept`, or nil.
+    /// A plain sentence about what the server kept, else the plan's note, or nil.
     public var note: String? {
-        guard !kept.isEmpty else { return nil }
+        guard !kept.isEmpty else { return planNote }
         return "the API kept " + kept.map { "\($0.path) \($0.old?.compactText ?? "")" }.joined(separator: "; ")
             + " although the spec no longer lists it; removing it needs the gateway replaced (apply with replace = true)"
     }
@@ -87,7 +89,7 @@ public enum Applier {
                 let needsWork = item.action != .unchanged || (options.wait && item.existing?.status.status != .ready)
                 if !needsWork {
                     record(ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: true,
-                                        skipped: false, gateway: item.existing, error: nil, seconds: 0))
+                                        skipped: false, gateway: item.existing, error: nil, seconds: 0, planNote: item.note))
                     continue
                 }
                 while running >= options.concurrency, let done = await group.next() {
@@ -123,7 +125,7 @@ public enum Applier {
         let clock = ContinuousClock()
         let start = clock.now
         var outcome = ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: false,
-                                   skipped: false, gateway: nil, error: nil, seconds: 0)
+                                   skipped: false, gateway: nil, error: nil, seconds: 0, planNote: item.note)
         do {
             if let journal, item.action != .unchanged {
                 do {
@@ -139,7 +141,9 @@ public enum Applier {
             outcome.gateway = try await act(item, client: client, options: options, onStatus: onStatus)
             outcome.ok = true
             if item.action == .update, let desired = item.desired, let answer = outcome.gateway?.spec {
+                // What the server answered supersedes what the plan expected it to keep.
                 outcome.kept = Planner.replaceOnly(from: answer, to: desired)
+                outcome.planNote = item.sameNameNote
             }
             if item.action == .replace { outcome.replacedID = item.id }
         } catch let error as APIError {

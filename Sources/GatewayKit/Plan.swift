@@ -47,17 +47,23 @@ public struct PlanItem: Sendable {
 
     /// What the plan says about the item beyond its action (the `!` lines), or nil.
     public var note: String? {
-        var notes: [String] = []
-        if !replaceOnly.isEmpty && action != .replace {
-            notes.append(replaceOnly.map { "\($0.path) keeps \($0.old?.compactText ?? "")" }.joined(separator: "; ")
-                + ": the API merges DNS names on update, so removing one needs the gateway replaced (apply with replace = true)")
-        }
-        if !sameName.isEmpty {
-            let ids = ([existing?.spec.id] + sameName.map(\.spec.id)).compactMap { $0 }
-            notes.append("\(ids.count) gateways are named '\(name)' (\(ids.joined(separator: ", "))); the plan manages "
-                + "\(existing?.spec.id ?? "?"), and deletes the others only with prune")
-        }
+        let notes = [replaceOnlyNote, sameNameNote].compactMap { $0 }
         return notes.isEmpty ? nil : notes.joined(separator: "; ")
+    }
+
+    /// The differences only a replace can make, when the plan does not replace.
+    public var replaceOnlyNote: String? {
+        guard !replaceOnly.isEmpty && action != .replace else { return nil }
+        return replaceOnly.map { "\($0.path) keeps \($0.old?.compactText ?? "")" }.joined(separator: "; ")
+            + ": the API merges DNS names on update, so removing one needs the gateway replaced (apply with replace = true)"
+    }
+
+    /// The other gateways with this name, when there are any.
+    public var sameNameNote: String? {
+        guard !sameName.isEmpty else { return nil }
+        let ids = ([existing?.spec.id] + sameName.map(\.spec.id)).compactMap { $0 }
+        return "\(ids.count) gateways are named '\(name)' (\(ids.joined(separator: ", "))); the plan manages "
+            + "\(existing?.spec.id ?? "?"), and deletes the others only with prune"
     }
 }
 
