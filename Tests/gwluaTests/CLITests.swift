@@ -360,7 +360,8 @@ func startSim(_ extra: [String]) throws -> (Process, String) {
         print(#c:list(), #c:list{updated_after = "2999-01-01T00:00:00Z"})
         local u = c:update(id, {name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, headerBasedRouting = {headerName = "X-M"}})
         print(u.status.status, u.spec.headerBasedRouting.headerName)
-        print(c:delete(id).status.status)
+        print(c:delete(id).status.status, c:get(id).status.status)
+        print(c:delete(id, {wait = true, interval = 0.1}).status.status)
         local ok, err = pcall(c.get, c, id)
         print(err.code, err.http_status, tostring(err):match("NOT_FOUND") ~= nil)
         print(tostring(c):match("^gateway.client%(http://127.0.0.1:%d+%)$") ~= nil)
@@ -371,6 +372,7 @@ func startSim(_ extra: [String]) throws -> (Process, String) {
             STATUS_READY
             1\t0
             STATUS_READY\tX-M
+            STATUS_DELETING\tSTATUS_DELETING
             STATUS_DELETING
             NOT_FOUND\t404\ttrue
             true
