@@ -158,21 +158,15 @@ final class SpecBuilder {
             return chain(call)
         }
         .method("additional_dns") { b, call in
-            guard call.count >= 2 else { throw call.argumentError(1, "at least one DNS name expected") }
-            var names: [String] = []
-            for i in 2...call.count { names.append(try call.string(i)) }
-            var config = b.spec.endpointConfiguration ?? EndpointConfiguration()
-            config.additionalDns += names
-            b.spec.endpointConfiguration = config
+            let names = try strings(call, "DNS name")
+            b.spec.endpointConfiguration = b.spec.endpointConfiguration ?? EndpointConfiguration()
+            b.spec.endpointConfiguration?.additionalDns += names
             return chain(call)
         }
         .method("allowed_source_ip_ranges") { b, call in
-            guard call.count >= 2 else { throw call.argumentError(1, "at least one CIDR range expected") }
-            var ranges: [String] = []
-            for i in 2...call.count { ranges.append(try call.string(i)) }
-            var config = b.spec.endpointConfiguration ?? EndpointConfiguration()
-            config.allowedSourceIpRanges += ranges
-            b.spec.endpointConfiguration = config
+            let ranges = try strings(call, "CIDR range")
+            b.spec.endpointConfiguration = b.spec.endpointConfiguration ?? EndpointConfiguration()
+            b.spec.endpointConfiguration?.allowedSourceIpRanges += ranges
             return chain(call)
         }
         .method("build") { b, call in
@@ -190,6 +184,12 @@ final class SpecBuilder {
     static func start(_ call: LuaCall) throws -> Int32 {
         luaClass.push(SpecBuilder(name: try call.string(1)), in: call)
         return 1
+    }
+
+    /// A method's string arguments after the builder: at least one.
+    static func strings(_ call: LuaCall, _ what: String) throws -> [String] {
+        guard call.count >= 2 else { throw call.argumentError(1, "at least one \(what) expected") }
+        return try (2...call.count).map { try call.string($0) }
     }
 
     /// Methods return the builder itself, for chaining.

@@ -49,6 +49,34 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
             == #"{"coreWeaveAuth":{},"name":"p","pathBasedRouting":{},"zones":["Z"]}"#)
     }
 
+    /// The newer allowedSourceIpRanges field: table form and builder agree, a bad range
+    /// is an error naming its path, host bits a warning; `zones = {}` warns as absent zones do.
+    @Test func allowedSourceIpRangesAndEmptyZones() throws {
+        let state = try gatewayState()
+        let table = try state.eval("""
+            return gateway.to_json(gateway.new{name = "n", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {},
+              endpointConfiguration = {allowedSourceIpRanges = {"203.0.113.0/24", "2001:db8::/32"}}})
+            """)
+        let built = try state.eval("""
+            return gateway.to_json(gateway.builder("n"):zone("US-EAST-04A"):coreweave_auth():path_routing()
+              :allowed_source_ip_ranges("203.0.113.0/24"):allowed_source_ip_ranges("2001:db8::/32"):build())
+            """)
+        #expect(table == built)
+        #expect(table == #"{"coreWeaveAuth":{},"endpointConfiguration":{"additionalDns":[],"allowedSourceIpRanges":["203.0.113.0/24","2001:db8::/32"]},"name":"n","pathBasedRouting":{},"zones":["US-EAST-04A"]}"#)
+        #expect(try state.eval("""
+            local ok, issues = gateway.validate{name = "n", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {},
+              endpointConfiguration = {allowedSourceIpRanges = {"203.0.113.9/24", "10.0.0.0/40"}}}
+            local out = {tostring(ok)}
+            for _, i in ipairs(issues) do out[#out + 1] = i.severity .. " " .. i.path end
+            return table.concat(out, "; ")
+            """) == .string("false; warning endpointConfiguration.allowedSourceIpRanges[1]; error endpointConfiguration.allowedSourceIpRanges[2]"))
+        #expect(try state.eval("""
+            local ok, issues = gateway.validate{name = "n", zones = {}, coreWeaveAuth = {}, pathBasedRouting = {}}
+            return tostring(ok) .. " " .. issues[1].severity .. " " .. issues[1].path .. ": " .. issues[1].message
+            """) == .string("true warning zones: no zones given: the API may place the gateway in any zone"))
+        #expect(try state.failure(#"gateway.builder("n"):allowed_source_ip_ranges()"#).contains("at least one CIDR range expected"))
+    }
+
     @Test func secondAuthOrRoutingRaisesAtThatLine() throws {
         let state = try gatewayState()
         #expect(try state.failure("""
