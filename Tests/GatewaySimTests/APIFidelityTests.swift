@@ -86,7 +86,8 @@ func rawRequest(_ server: SimServer, _ method: String, _ path: String, body: Str
     /// DELETE answers STATUS_DELETING; get and list show it until `--delete-after`,
     /// then get answers 404. A second delete answers the same; an update is refused.
     @Test func deletionTakesTime() async throws {
-        try await withEmulator(.with { $0.deleteAfter = 0.4 }) { client, server in
+        // Long enough to observe DELETING however loaded the machine is.
+        try await withEmulator(.with { $0.deleteAfter = 120 }) { client, server in
             let id = try #require(try await client.create(spec("slow-delete")).spec.id)
             #expect(try await client.delete(id).status.status == .deleting)
             #expect(try await client.get(id).status.status == .deleting)
@@ -99,9 +100,17 @@ func rawRequest(_ server: SimServer, _ method: String, _ path: String, body: Str
             #expect(existing.map(\.status.status) == [.deleting])
             let plan = Planner.plan(desired: [spec("slow-delete")], existing: existing, prune: true)
             #expect(plan.items.map(\.action) == [.create])
-            try await client.waitUntilGone(id, timeout: 10, interval: 0.05)
-            #expect(try await client.list().isEmpty)
             #expect(server.simulator.requestCounts()["delete"] == 2)
+        }
+        // Short, to see the end: waitUntilGone returns once get answers 404.
+        try await withEmulator(.with { $0.deleteAfter = 0.2 }) { client, server in
+            let id = try #require(try await client.create(spec("gone")).spec.id)
+            _ = try await client.delete(id)
+            try await client.waitUntilGone(id, timeout: 30, interval: 0.05)
+            let gone = await #expect(throws: APIError.self) { try await client.get(id) }
+            #expect(gone?.code == "NOT_FOUND")
+            #expect(try await client.list().isEmpty)
+            #expect((server.simulator.requestCounts()["get"] ?? 0) >= 2)
         }
     }
 
