@@ -47,6 +47,12 @@ public struct LuaStandalone {
         public static let timedOut: Int32 = 124
     }
 
+    /// The script file the words name (nil for `-e` only, stdin, or bad words).
+    public var scriptPath: String? {
+        guard let options = try? collectOptions(), let index = options.script, arguments[index] != "-" else { return nil }
+        return arguments[index]
+    }
+
     struct Options {
         var execute = false, interactive = false, version = false, ignoreEnvironment = false
         /// Index in `arguments` of the script, or nil.

@@ -53,8 +53,9 @@ func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interac
     runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
     runner.stateOptions = LuaState.Options(openStandardLibraries: false, memoryLimit: options.memoryLimit,
                                            instructionLimit: options.maxInstructions)
+    let reads = options.readPolicy(script: runner.scriptPath)
     runner.prepare = { state in
-        if options.safe { try LuaSafeMode.apply(to: state) }
+        if options.safe { try LuaSafeMode.apply(to: state, reads: reads) }
         try prepareState(state, settings: settings)
         if let limit = options.memoryLimit, state.memoryInUse > limit {
             throw ValidationError("cannot start: gwlua's libraries take \(state.memoryInUse / 1024) KiB, more than the --max-memory limit of \(formatMiB(limit))")

@@ -50,13 +50,16 @@ struct HostOptions: ParsableArguments {
     @Flag(help: "A restricted standard library for scripts someone else wrote: no processes, file writes, environment, os.exit, native or binary code, or debug (see docs/security.md).")
     var safe = false
 
+    @Option(name: .customLong("allow-read"), help: "With --safe: one more folder (or file) scripts may read; repeatable.")
+    var allowRead: [String] = []
+
     @Option(name: .customLong("log-level"), help: "Log level on stderr: trace, debug, info, notice, warning, error or critical (default warning).")
     var logLevel: String?
 
     /// Splits `words` into gwlua's leading long options and lua(1)'s words.
     static func split(_ words: [String]) -> (host: [String], lua: [String]) {
         let valued: Set<String> = ["--endpoint", "--token-env", "--state", "--journal", "--lock", "--lock-wait", "--timeout",
-                                    "--max-memory", "--max-instructions", "--log-level"]
+                                    "--max-memory", "--max-instructions", "--log-level", "--allow-read"]
         var i = 0
         var host: [String] = []
         while i < words.count, words[i].hasPrefix("--"), words[i].count > 2 {
@@ -70,6 +73,12 @@ struct HostOptions: ParsableArguments {
         return (host, Array(words[i...]))
     }
 
+    /// What --safe lets scripts read: the script's folder, the working folder, and --allow-read's.
+    func readPolicy(script: String?) -> LuaReadPolicy {
+        let folder = script.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+        return LuaReadPolicy(roots: [folder, FileManager.default.currentDirectoryPath].compactMap { $0 } + allowRead)
+    }
+
     /// The --max-memory cap in bytes.
     var memoryLimit: Int? { maxMemory.map { Int($0 * 1_048_576) } }
 
@@ -81,6 +90,12 @@ struct HostOptions: ParsableArguments {
         }
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(logLevel)')")
+        }
+        if !allowRead.isEmpty && !safe {
+            throw ValidationError("--allow-read only means something with --safe (without it every file is readable)")
+        }
+        if let missing = allowRead.first(where: { !FileManager.default.fileExists(atPath: $0) }) {
+            throw ValidationError("--allow-read '\(missing)': no such file or folder")
         }
         if let maxInstructions, maxInstructions <= 0 {
             throw ValidationError("--max-instructions must be a positive number (got \(maxInstructions))")

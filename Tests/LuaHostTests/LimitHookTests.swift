@@ -65,7 +65,7 @@ private extension Array where Element == LuaValue {
     /// Every function LuaSafeMode lists raises its message, and docs/security.md names each one.
     @Test func everyListedFunctionIsDisabledAndDocumented() throws {
         let state = try makeState()
-        try LuaSafeMode.apply(to: state)
+        try LuaSafeMode.apply(to: state, reads: LuaReadPolicy(roots: [FileManager.default.currentDirectoryPath]))
         for (name, _) in LuaSafeMode.removed {
             #expect(try state.failure("\(name)()") == "test:1: \(name) is disabled by --safe")
         }

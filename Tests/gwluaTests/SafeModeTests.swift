@@ -114,3 +114,96 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run.journal").path))
     }
 }
+
+/// `--safe` confines every file read to the script's folder, the working folder and
+/// `--allow-read`'s, after resolving symlinks and `..`; /proc, /sys and /dev never.
+@Suite struct SafeReadTests {
+    static let token = "secret-token-\(UUID().uuidString)"
+
+    /// A hook script run from `work/` with its own folder `hooks/`, and a secret outside both.
+    func layout() throws -> (root: URL, work: URL, hooks: URL, outside: URL) {
+        let root = try scratch([:])
+        let (work, hooks, outside) = (root.appendingPathComponent("work"), root.appendingPathComponent("hooks"),
+                                      root.appendingPathComponent("outside"))
+        for dir in [work, hooks, outside] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        try "work data\n".write(to: work.appendingPathComponent("data.txt"), atomically: true, encoding: .utf8)
+        try "hook data\n".write(to: hooks.appendingPathComponent("data.txt"), atomically: true, encoding: .utf8)
+        try "return {name = 'helper'}\n".write(to: hooks.appendingPathComponent("helper.lua"), atomically: true, encoding: .utf8)
+        try Self.token.write(to: outside.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+        try "return {name = 'outside'}\n".write(to: outside.appendingPathComponent("evil.lua"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(at: work.appendingPathComponent("link"),
+                                                   withDestinationURL: outside.appendingPathComponent("token"))
+        return (root, work, hooks, outside)
+    }
+
+    func run(_ code: String, _ extra: [String] = [], in l: (root: URL, work: URL, hooks: URL, outside: URL)) throws -> Outcome {
+        try code.write(to: l.hooks.appendingPathComponent("hook.lua"), atomically: true, encoding: .utf8)
+        return try gwlua(["run", "--safe"] + extra + [l.hooks.appendingPathComponent("hook.lua").path],
+                         environment: ["COREWEAVE_API_TOKEN": Self.token, "LUA_PATH": "./?.lua"], directory: l.work)
+    }
+
+    @Test func theRootsAreReadableAndNothingElse() throws {
+        let l = try layout()
+        let hooks = l.hooks.path, outside = l.outside.path
+        // The working folder and the script's folder (no --allow-read needed for either).
+        let allowed = try run("""
+            package.path = '\(hooks)/?.lua'
+            print(io.open('data.txt'):read('l'), io.open('\(hooks)/data.txt'):read('l'), io.lines('data.txt')())
+            print(require('helper').name, dofile('\(hooks)/helper.lua').name, package.searchpath('helper', package.path))
+            """, in: l)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout == "work data\thook data\twork data\nhelper\thelper\t\(hooks)/helper.lua\n")
+        let cases: [(String, String)] = [
+            ("io.open('/proc/self/environ')", "io.open of '/proc/self/environ' is disabled by --safe: /proc is never readable"),
+            ("io.open('/proc/self/fd/0')", "/proc is never readable"),
+            ("io.lines('/proc/self/environ')", "io.lines of '/proc/self/environ' is disabled by --safe: /proc is never readable"),
+            ("io.input('/dev/stdin')", "io.input of '/dev/stdin' is disabled by --safe: /dev is never readable"),
+            ("io.open('/sys/kernel/hostname')", "/sys is never readable"),
+            ("io.open('link')", "io.open of 'link' is disabled by --safe: it resolves to \(outside)/token, outside the readable roots"),
+            ("io.open('../outside/token')", "it resolves to \(outside)/token, outside the readable roots"),
+            ("io.open('\(outside)/token')", "outside the readable roots"),
+            ("dofile('\(outside)/evil.lua')", "dofile of '\(outside)/evil.lua' is disabled by --safe"),
+            ("loadfile('../outside/evil.lua')", "loadfile of '../outside/evil.lua' is disabled by --safe"),
+            ("package.path = '\(outside)/?.lua'; require('evil')", "outside the readable roots"),
+            ("print(package.searchpath('evil', '\(outside)/?.lua'))", "nil"),
+        ]
+        for (code, message) in cases {
+            let r = try run(code, in: l)
+            #expect((r.stderr + r.stdout).contains(message), "\(code): \(r.stderr) \(r.stdout)")
+            #expect(!(r.stdout + r.stderr).contains(Self.token), "\(code) leaked the token")
+        }
+        // --allow-read widens it; /proc stays closed even under an allowed root.
+        let widened = try run("print(io.open('link'):read('a')); print(pcall(io.open, '/proc/self/environ'))",
+                              ["--allow-read", outside], in: l)
+        #expect(widened.stdout.hasPrefix(Self.token + "\n"), "\(widened.stderr)")
+        #expect(widened.stdout.contains("false\t"))
+        #expect(widened.stdout.contains("/proc is never readable"))
+        let everything = try run("print(pcall(io.open, '/proc/self/environ'))", ["--allow-read", "/"], in: l)
+        #expect(everything.stdout.contains("/proc is never readable"), "\(everything.stdout)")
+        #expect(!everything.stdout.contains(Self.token))
+    }
+
+    @Test func readErrorsNameTheFileAsTheScriptDid() throws {
+        let l = try layout()
+        let r = try run("print(io.open('nothere.txt')) print(loadfile('nothere.lua'))", in: l)
+        #expect(r.stdout == "nil\tnothere.txt: No such file or directory\t2\nnil\tcannot open nothere.lua: No such file or directory\n", "\(r.stdout) \(r.stderr)")
+    }
+
+    @Test func allowReadNeedsSafeAndAnExistingPath() throws {
+        let plain = try gwlua(["run", "--allow-read", "/tmp", "-e", "print(1)"])
+        #expect(plain.status == 64)
+        #expect(plain.stderr.contains("--allow-read only means something with --safe"))
+        let missing = try gwlua(["run", "--safe", "--allow-read", "/no/such/place", "-e", "print(1)"])
+        #expect(missing.status == 64)
+        #expect(missing.stderr.contains("--allow-read '/no/such/place': no such file or folder"))
+    }
+
+    /// The examples still run under --safe.
+    @Test(arguments: ["hello.lua", "zones-fanout.lua", "specs-from-csv.lua"])
+    func examplesRunUnderSafe(_ name: String) throws {
+        let state = try scratch([:]).path
+        let r = try gwlua(["run", "--safe", "--local", "scripts/examples/\(name)"],
+                          environment: ["XDG_STATE_HOME": state, "COREWEAVE_API_TOKEN": ""], directory: repositoryRoot)
+        #expect(r.status == 0, "\(name): \(r.stderr)")
+    }
+}
