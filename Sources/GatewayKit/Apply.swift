@@ -56,6 +56,10 @@ public enum ApplyEvent: Sendable {
     case outcome(ApplyOutcome)
     /// Item `index` (named `name`) is waiting, and its gateway is now in this status.
     case status(index: Int, name: String, gateway: Gateway)
+    /// After the creates: item `index`'s name had younger duplicates (from this run
+    /// and overlapping ones); `kept` stays, the gateways in `deleted` were deleted.
+    /// The outcome is the item's, updated.
+    case converged(ApplyOutcome, kept: Gateway, deleted: [String])
 }
 
 /// Lets another thread (a signal, fail_fast) stop an apply from launching more work.
@@ -72,6 +76,7 @@ public enum Applier {
     public static func run(_ plan: Plan, client: GatewayClient, journal: Journal?, options: ApplyOptions,
                            control: ApplyControl = ApplyControl(),
                            onEvent: @escaping @Sendable (ApplyEvent) -> Void) async -> [ApplyOutcome] {
+        let started = Date()
         let earlierIDs = journal?.createIDs() ?? [:]
         if let journal {
             try? await journal.append(JournalRecord(event: "run", pid: getpid(), items: plan.items.count))
@@ -117,7 +122,75 @@ public enum Applier {
             }
             for await done in group { record(done) }
         }
-        return outcomes.compactMap { $0 }
+        var finished = outcomes.compactMap { $0 }
+        if !control.isStopped, !Task.isCancelled {
+            await converge(&finished, plan: plan, client: client, journal: journal, since: started, onEvent: onEvent)
+        }
+        return finished
+    }
+
+    /// How long before this run's start a gateway may have been made and still count
+    /// as an overlapping run's (clock skew between runs and the server).
+    static let overlapMargin: TimeInterval = 300
+
+    /// Overlapping runs converge: for each name this run created, the oldest gateway
+    /// of that name and spec (createdAt, then id: every run agrees) stays, and the
+    /// younger ones made since this run started — by this run or by an overlapping
+    /// one that planned the same create — are deleted. Each younger gateway's
+    /// creator checks after its own create, when the older one already exists, so
+    /// at most a run killed in between leaves a duplicate, which the next plan
+    /// deletes. Outcomes whose gateway went are pointed at the one that stays.
+    static func converge(_ outcomes: inout [ApplyOutcome], plan: Plan, client: GatewayClient, journal: Journal?,
+                         since started: Date, onEvent: @Sendable (ApplyEvent) -> Void) async {
+        let created = outcomes.indices.filter { outcomes[$0].action == .create && outcomes[$0].ok }
+        guard !created.isEmpty else { return }
+        let all: [Gateway]
+        do { all = try await client.list() } catch {
+            for i in created {
+                outcomes[i].planNote = "could not check for duplicates from overlapping runs (\(error)); the next plan names any"
+            }
+            return
+        }
+        let earliest = started.addingTimeInterval(-overlapMargin)
+        var byName: [String: [Gateway]] = [:]
+        for g in all where g.status.status != .deleting { byName[g.spec.name, default: []].append(g) }
+        for i in created {
+            guard let desired = plan.items[outcomes[i].index].desired, let ours = outcomes[i].gateway?.spec.id else { continue }
+            let same = (byName[outcomes[i].name] ?? []).filter { g in
+                var asked = desired
+                asked.id = g.spec.id
+                return g.spec.sameRequest(as: asked)
+            }.sorted(by: Gateway.olderFirst)
+            guard let kept = same.first, same.count > 1 else { continue }
+            let younger = same.dropFirst().filter { g in
+                g.spec.id == ours || (g.status.createdAt.flatMap(Timestamp.parse).map { $0 >= earliest } ?? false)
+            }
+            var deleted: [String] = []
+            for g in younger {
+                guard let id = g.spec.id else { continue }
+                try? await journal?.append(JournalRecord(event: "intent", action: "delete", name: g.spec.name, id: id,
+                                                         message: "younger duplicate of \(kept.spec.id ?? "?")"))
+                let ok: Bool
+                do { _ = try await client.delete(id); ok = true } catch let error as APIError where error.code == "NOT_FOUND" {
+                    ok = true  // another run deleted it first
+                } catch {
+                    ok = false
+                }
+                try? await journal?.append(JournalRecord(event: "outcome", action: "delete", name: g.spec.name, id: id, ok: ok))
+                if ok { deleted.append(id) }
+            }
+            guard !deleted.isEmpty else { continue }
+            if deleted.contains(ours) {
+                outcomes[i].gateway = kept
+                outcomes[i].id = kept.spec.id
+                outcomes[i].planNote = "an overlapping run made \(outcomes[i].name) first (id \(kept.spec.id ?? "?")); "
+                    + "this run's gateway \(ours) was deleted as its younger duplicate"
+            } else {
+                outcomes[i].planNote = "deleted \(deleted.count) younger duplicate\(deleted.count == 1 ? "" : "s") "
+                    + "(\(deleted.joined(separator: ", "))) made by an overlapping run"
+            }
+            onEvent(.converged(outcomes[i], kept: kept, deleted: deleted))
+        }
     }
 
     static func perform(_ item: PlanItem, index: Int, client: GatewayClient, journal: Journal?,
@@ -176,7 +249,16 @@ public enum Applier {
             guard let spec = item.desired else { return nil }
             let created = try await client.create(spec)
             guard options.wait, created.status.status != .ready, let id = created.spec.id else { return created }
-            return try await ready(id)
+            do { return try await ready(id) } catch let error as APIError where error.gateway?.status.status == .deleting {
+                // An overlapping run deleted it as a younger duplicate: wait on the one that stays.
+                let same = try await client.list().filter { g in
+                    var asked = spec
+                    asked.id = g.spec.id
+                    return g.status.status != .deleting && g.spec.sameRequest(as: asked)
+                }.sorted(by: Gateway.olderFirst)
+                guard let kept = same.first?.spec.id else { throw error }
+                return try await ready(kept)
+            }
         case .update:
             // The whole spec: the API takes no field mask (API.md).
             guard let id = item.id, let spec = item.desired else { return nil }

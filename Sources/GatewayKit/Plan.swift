@@ -29,9 +29,13 @@ public struct PlanItem: Sendable {
     /// Other gateways with the same name, which the plan does not manage
     /// (it manages the oldest); prune deletes them.
     public var sameName: [Gateway] = []
+    /// A delete of a younger exact duplicate (same name and spec, say from two
+    /// overlapping runs): the id of the gateway that stays.
+    public var duplicateOf: String?
 
     public init(action: Action, name: String, position: Int?, desired: GatewaySpec?, existing: Gateway?,
-                changes: [FieldChange], replaceOnly: [FieldChange] = [], sameName: [Gateway] = []) {
+                changes: [FieldChange], replaceOnly: [FieldChange] = [], sameName: [Gateway] = [], duplicateOf: String? = nil) {
+        self.duplicateOf = duplicateOf
         self.action = action
         self.name = name
         self.position = position
@@ -99,7 +103,8 @@ public struct Plan: Sendable {
                     out += "    (a new gateway is created and made READY, then this one is deleted)\n"
                 }
             case .delete:
-                out += paint("- \(item.name)", "31") + " (id \(item.id ?? "?"))\n"
+                out += paint("- \(item.name)", "31") + " (id \(item.id ?? "?"))"
+                out += item.duplicateOf.map { ": a younger duplicate of \($0) (same name and spec)\n" } ?? "\n"
             case .unchanged:
                 break
             }
@@ -163,6 +168,7 @@ public enum Planner {
         var items: [PlanItem] = []
         items.reserveCapacity(desired.count)
         var managed = Set<String>()
+        var dedupes: [PlanItem] = []
         for (i, spec) in desired.enumerated() {
             guard let group = byName[spec.name], let oldest = group.first else {
                 items.append(PlanItem(action: .create, name: spec.name, position: i, desired: spec, existing: nil, changes: []))
@@ -184,10 +190,21 @@ public enum Planner {
             } else {
                 action = .unchanged
             }
+            // Younger exact duplicates (what overlapping runs leave) go, prune or not: they differ in nothing.
+            let others = group.filter { $0.spec.id != current.spec.id }
+            let duplicates = others.filter { g in
+                Gateway.olderFirst(current, g) && differences(from: g.spec, to: spec).isEmpty && replaceOnly(from: g.spec, to: spec).isEmpty
+            }
             items.append(PlanItem(action: action, name: spec.name, position: i, desired: spec, existing: current,
                                   changes: action == .unchanged ? [] : changes, replaceOnly: held,
-                                  sameName: group.filter { $0.spec.id != current.spec.id }))
+                                  sameName: others.filter { g in !duplicates.contains { $0.spec.id == g.spec.id } }))
+            for duplicate in duplicates {
+                if let id = duplicate.spec.id { managed.insert(id) }
+                dedupes.append(PlanItem(action: .delete, name: spec.name, position: nil, desired: nil, existing: duplicate,
+                                        changes: [], duplicateOf: current.spec.id))
+            }
         }
+        items += dedupes
         if prune {
             var deletes: [PlanItem] = []
             for g in existing where g.status.status != .deleting {

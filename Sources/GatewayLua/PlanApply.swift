@@ -328,6 +328,18 @@ enum PlanApply {
                                  to: gwlua_stderr())
                 }
                 return
+            case .converged(let o, let kept, let deleted):
+                // The item's table is replaced by its final state.
+                pushOutcome(o, call)
+                lua_rawseti(L, items, lua_Integer(o.index + 1))
+                if settings.jsonEvents {
+                    Output.event(.object(["event": .string("converged"), "name": .string(o.name),
+                                          "id": kept.spec.id.map(JSONValue.string) ?? .null,
+                                          "deleted": .array(deleted.map(JSONValue.string)),
+                                          "note": o.note.map(JSONValue.string) ?? .null]))
+                }
+                if let note = o.note { Output.write("gwlua: \(o.name): \(note)\n", to: gwlua_stderr()) }
+                return
             case .outcome(let o): outcome = o
             }
             counts.add(outcome)

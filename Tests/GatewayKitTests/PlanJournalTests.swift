@@ -207,3 +207,28 @@ func gateway(_ s: GatewaySpec, id: String, status: GatewayStatusCode = .ready) -
         withExtendedLifetime(first) {}
     }
 }
+
+@Suite struct DuplicatePlanTests {
+    /// Younger exact duplicates (same name and spec; what overlapping runs leave)
+    /// are deleted without prune, named as duplicates; namesakes that differ are not.
+    @Test func youngerExactDuplicatesAreDeleted() {
+        func dated(_ s: GatewaySpec, id: String, _ createdAt: String) -> Gateway {
+            var g = gateway(s, id: id)
+            g.status.createdAt = createdAt
+            return g
+        }
+        let existing = [
+            dated(spec("d"), id: "young", "2026-01-03T00:00:00Z"),
+            dated(spec("d"), id: "old", "2026-01-01T00:00:00Z"),
+            dated(spec("d", zone: "US-WEST-04A"), id: "other", "2026-01-02T00:00:00Z"),
+        ]
+        let plan = Planner.plan(desired: [spec("d")], existing: existing)
+        #expect(plan.items.map { "\($0.action.rawValue) \($0.id ?? "")" } == ["unchanged old", "delete young"])
+        #expect(plan.items[1].duplicateOf == "old")
+        #expect(plan.render().contains("- d (id young): a younger duplicate of old (same name and spec)"))
+        #expect(plan.notes == ["d: 2 gateways are named 'd' (old, other); the plan manages old, and deletes the others only with prune"])
+        // With prune, the namesake that differs goes too, and the duplicate is not deleted twice.
+        let pruned = Planner.plan(desired: [spec("d")], existing: existing, prune: true)
+        #expect(pruned.items.map { "\($0.action.rawValue) \($0.id ?? "")" } == ["unchanged old", "delete young", "delete other"])
+    }
+}
