@@ -288,6 +288,7 @@ public final class GatewayClient: Sendable {
             let mayHaveHappened: Bool
             switch outcome {
             case .answer(let status, let data, let headerRetryAfter):
+                APIMetrics.shared.answered(status)
                 logger.debug("\(method) \(path) -> \(status) in \(Self.milliseconds(clock.now - started)) ms (attempt \(attempt))")
                 if (200..<300).contains(status) {
                     do { return try WireJSON.decode(T.self, from: data) } catch {
@@ -302,6 +303,7 @@ public final class GatewayClient: Sendable {
                 // A refusal to take the request (429) did nothing; other answers may come after the work.
                 mayHaveHappened = status != 429
             case .transport(let error):
+                APIMetrics.shared.failedInTransport()
                 if Task.isCancelled { throw APIError(code: "CANCELLED", message: "\(method) \(path) was cancelled") }
                 failure = error
                 retryAfter = nil
@@ -311,6 +313,7 @@ public final class GatewayClient: Sendable {
             let jitter = Self.backoff(attempt: attempt, base: configuration.baseDelay, cap: configuration.maxDelay)
             let wait = retryAfter ?? jitter
             guard clock.now + wait < deadline else { throw failure }
+            APIMetrics.shared.retried()
             logger.notice("retrying \(method) \(path) in \(Self.milliseconds(wait)) ms after \(failure.httpStatus.map { "HTTP \($0)" } ?? failure.code) (attempt \(attempt + 1) of \(configuration.maxAttempts))")
             do { try await Task.sleep(for: wait) } catch {
                 throw APIError(code: "CANCELLED", message: "\(method) \(path) was cancelled")
@@ -415,6 +418,28 @@ extension GatewaySpec {
         }
         return normalised(self) == normalised(request)
     }
+}
+
+/// What the API calls of this process came to, for `--metrics-file`: answers by
+/// status class ("2xx", "4xx", "5xx", or "transport" when none came) and retries.
+public final class APIMetrics: Sendable {
+    public static let shared = APIMetrics()
+    private let state = Mutex<(requests: [String: Int], retries: Int)>(([:], 0))
+
+    public struct Snapshot: Sendable {
+        public var requests: [String: Int]
+        public var retries: Int
+    }
+
+    public var snapshot: Snapshot { state.withLock { Snapshot(requests: $0.requests, retries: $0.retries) } }
+
+    func answered(_ status: Int) {
+        let bucket = "\(status / 100)xx"
+        state.withLock { $0.requests[bucket, default: 0] += 1 }
+    }
+
+    func failedInTransport() { state.withLock { $0.requests["transport", default: 0] += 1 } }
+    func retried() { state.withLock { $0.retries += 1 } }
 }
 
 /// Whether the server keeps client-assigned ids, learnt from create answers:

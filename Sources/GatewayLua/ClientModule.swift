@@ -40,17 +40,31 @@ public struct GatewaySettings: Sendable {
 /// Failures across every apply of a run, so a script that ends normally
 /// still exits 2 (or 69/77 when every failure is of that kind).
 public final class RunReport: Sendable {
-    private let state = Mutex<(failed: Int, succeeded: Int, codes: Set<String>)>((0, 0, []))
+    private let state = Mutex<(failed: Int, succeeded: Int, codes: Set<String>, items: [ItemKey: Int])>((0, 0, [], [:]))
+
+    /// An item tally's key: the plan's action and what became of it ("ok", "failed", "skipped").
+    public struct ItemKey: Hashable, Sendable {
+        public var action: String
+        public var result: String
+        public init(action: String, result: String) {
+            self.action = action
+            self.result = result
+        }
+    }
 
     public init() {}
 
-    public func add(failed: Int, succeeded: Int, codes: Set<String>) {
+    public func add(failed: Int, succeeded: Int, codes: Set<String>, items: [ItemKey: Int] = [:]) {
         state.withLock {
             $0.failed += failed
             $0.succeeded += succeeded
             $0.codes.formUnion(codes)
+            $0.items.merge(items, uniquingKeysWith: +)
         }
     }
+
+    /// Items of every apply of the run, by action and result.
+    public var items: [ItemKey: Int] { state.withLock { $0.items } }
 
     public var failedItems: Int { state.withLock { $0.failed } }
 

@@ -378,7 +378,7 @@ enum PlanApply {
         let elapsed = clock.now - start
         let seconds = elapsed.inSeconds
         let interrupted = state.interruption.isRequested
-        settings.report.add(failed: counts.failed, succeeded: counts.succeeded, codes: counts.failureCodes)
+        settings.report.add(failed: counts.failed, succeeded: counts.succeeded, codes: counts.failureCodes, items: counts.byAction)
 
         for (key, value) in [("created", counts.created), ("updated", counts.updated), ("replaced", counts.replaced),
                              ("unchanged", counts.unchanged), ("deleted", counts.deleted), ("failed", counts.failed),
@@ -541,10 +541,14 @@ enum PlanApply {
 struct Counts {
     var created = 0, updated = 0, replaced = 0, unchanged = 0, deleted = 0, failed = 0, skipped = 0
     var failureCodes: Set<String> = []
+    /// By action and result, for the run's metrics.
+    var byAction: [RunReport.ItemKey: Int] = [:]
     var done: Int { created + updated + replaced + unchanged + deleted + failed + skipped }
     var succeeded: Int { created + updated + replaced + unchanged + deleted }
 
     mutating func add(_ outcome: ApplyOutcome) {
+        let result = outcome.skipped ? "skipped" : outcome.ok ? "ok" : "failed"
+        byAction[RunReport.ItemKey(action: outcome.action.rawValue, result: result), default: 0] += 1
         if outcome.skipped {
             skipped += 1
         } else if !outcome.ok {

@@ -30,7 +30,39 @@ func prepareState(_ state: LuaState, settings: GatewaySettings) throws {
 }
 
 /// Runs lua(1)-style words with gwlua's options applied; returns the exit status.
+/// With --metrics-file, the run's metrics are written however it ends.
 func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interactive: Bool = false) throws -> Int32 {
+    guard let path = options.metricsFile else {
+        return try runLua(options: options, arguments: arguments, scriptStart: scriptStart, interactive: interactive, report: Box())
+    }
+    let probe = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: [:])
+    let metrics = RunMetrics(path: path, script: interactive ? "repl" : probe.scriptPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "-")
+    let report = Box()
+    let status: Int32
+    do {
+        status = try runLua(options: options, arguments: arguments, scriptStart: scriptStart, interactive: interactive, report: report)
+    } catch {
+        let failed: Int32 = (error as? ExitCode).map(\.rawValue) ?? (error is ValidationError ? 64 : 1)
+        writeMetrics(metrics, status: failed, report: report.value)
+        throw error
+    }
+    writeMetrics(metrics, status: status, report: report.value)
+    return status
+}
+
+/// Where runLua leaves the run's report for the metrics.
+final class Box: @unchecked Sendable {
+    // Set once on the main thread before the script runs, read after it ends.
+    var value: RunReport?
+}
+
+private func writeMetrics(_ metrics: RunMetrics, status: Int32, report: RunReport?) {
+    do { try metrics.write(status: status, report: report, api: APIMetrics.shared.snapshot) } catch {
+        fputs("gwlua: --metrics-file: \(error)\n", gwlua_stderr())
+    }
+}
+
+private func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interactive: Bool, report: Box) throws -> Int32 {
     let environment = LuaVersion.environment()
     // Held until the process ends (the kernel releases it even on SIGKILL).
     var lock: RunLock?
@@ -49,6 +81,7 @@ func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interac
     defer { withExtendedLifetime(lock) {} }
     bootstrapLogging(level: options.logLevel, environment: environment)
     let (settings, server) = try options.settings(environment: environment)
+    report.value = settings.report
     var runner = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: environment)
     runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
     runner.stateOptions = LuaState.Options(openStandardLibraries: false, memoryLimit: options.memoryLimit,

@@ -53,13 +53,16 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("allow-read"), help: "With --safe: one more folder (or file) scripts may read; repeatable.")
     var allowRead: [String] = []
 
+    @Option(name: .customLong("metrics-file"), help: "Write the run's metrics here as Prometheus text when it ends (for node_exporter's textfile collector).")
+    var metricsFile: String?
+
     @Option(name: .customLong("log-level"), help: "Log level on stderr: trace, debug, info, notice, warning, error or critical (default warning).")
     var logLevel: String?
 
     /// Splits `words` into gwlua's leading long options and lua(1)'s words.
     static func split(_ words: [String]) -> (host: [String], lua: [String]) {
         let valued: Set<String> = ["--endpoint", "--token-env", "--state", "--journal", "--lock", "--lock-wait", "--timeout",
-                                    "--max-memory", "--max-instructions", "--log-level", "--allow-read"]
+                                    "--max-memory", "--max-instructions", "--log-level", "--allow-read", "--metrics-file"]
         var i = 0
         var host: [String] = []
         while i < words.count, words[i].hasPrefix("--"), words[i].count > 2 {
@@ -96,6 +99,13 @@ struct HostOptions: ParsableArguments {
         }
         if let missing = allowRead.first(where: { !FileManager.default.fileExists(atPath: $0) }) {
             throw ValidationError("--allow-read '\(missing)': no such file or folder")
+        }
+        if let metricsFile {
+            let folder = URL(fileURLWithPath: metricsFile).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ValidationError("--metrics-file '\(metricsFile)': the folder \(folder) does not exist")
+            }
         }
         if let maxInstructions, maxInstructions <= 0 {
             throw ValidationError("--max-instructions must be a positive number (got \(maxInstructions))")
