@@ -55,7 +55,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "gwlua-bench",
-            dependencies: ["LuaHost", "GatewayKit", "GatewayLua", "CLua", "PseudoTerminal"],
+            dependencies: ["LuaHost", "GatewayKit", "GatewayLua", "CLua", "PseudoTerminal",
+                           .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/gwlua-bench"
         ),
         // libFuzzer targets: scripts/fuzz builds them with -sanitize=fuzzer (and -DFUZZING);

@@ -5,7 +5,9 @@ import Foundation
 import GatewayKit
 import GatewayLua
 import LuaHost
+import Logging
 import PseudoTerminal
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -156,16 +158,16 @@ func benchSpecs(count: Int, rounds: Int, documentsPath: String?) throws {
 }
 
 /// Starts `gwlua sim` as its own process on a free port; returns it and its endpoint.
-func startSim(_ gwlua: String) throws -> (Process, String) {
+func startSim(_ gwlua: String, _ extra: [String] = []) throws -> (Process, String) {
     let process = Process()
     // With GWLUA_BENCH_SIM_CPU set (scripts/bench pins itself to the other core), the
     // emulator gets a core of its own, so the client and wrk each face the same server.
     if let cpu = ProcessInfo.processInfo.environment["GWLUA_BENCH_SIM_CPU"], !cpu.isEmpty {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        process.arguments = ["-c", cpu, gwlua, "sim", "--port", "0"]
+        process.arguments = ["-c", cpu, gwlua, "sim", "--port", "0"] + extra
     } else {
         process.executableURL = URL(fileURLWithPath: gwlua)
-        process.arguments = ["sim", "--port", "0"]
+        process.arguments = ["sim", "--port", "0"] + extra
     }
     let err = Pipe()
     process.standardError = err
@@ -424,6 +426,94 @@ func benchLimits(gwlua: String, rounds: Int, scale: Int) throws {
     }
 }
 
+/// API requests this process has sent, retries included.
+@Sendable func total() -> Int { APIMetrics.shared.snapshot.requests.values.reduce(0, +) }
+
+/// A value the soak's workers share.
+final class SoakTally<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+    init(_ value: Value) { storage = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { storage.withLock { body(&$0) } }
+}
+
+/// A process's resident set (VmRSS), in KiB.
+func residentKiB(pid: Int32? = nil) -> Double {
+    let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+    return 0
+}
+
+/// The soak: `requests` API requests at concurrency 64 against an emulator that
+/// injects every kind of fault (503, 429, lost answers, Connect errors, ERROR and
+/// FAILED gateways, server-assigned ids, slow deletes), each worker cycling
+/// create, get, update, list, delete. Both processes' RSS is taken after a warm-up
+/// (the first tenth) and at the end; the only errors allowed are injected ones
+/// that outlast the retries.
+func benchSoak(gwlua: String, requests: Int) async throws {
+    let faults = ["--fail-rate", "0.05", "--throttle-rate", "0.05", "--drop-rate", "0.05", "--retry-after", "0",
+                  "--error-rate", "0.05", "--failed-rate", "0.02", "--delete-after", "0.5", "--client-ids", "ignore",
+                  "--error-style", "connect", "--seed", "17"]
+    let (sim, endpoint) = try startSim(gwlua, faults)
+    defer { sim.terminate(); sim.waitUntilExit() }
+    var quiet = Logger(label: "gwlua.client")
+    quiet.logLevel = .warning  // retries are the point here, not news
+    let client = try GatewayClient(configuration: ClientConfiguration(
+        endpoint: endpoint, token: "soak", timeout: .seconds(10), maxAttempts: 8, baseDelay: .milliseconds(1), maxDelay: .milliseconds(20)),
+        logger: quiet)
+    let errors = SoakTally<[String: Int]>([:])
+    let warm = SoakTally<(client: Double, sim: Double)?>(nil)
+    let simPID = sim.processIdentifier
+    print("soak: \(requests) requests at concurrency 64 against `gwlua sim \(faults.joined(separator: " "))`")
+    let start = now()
+    await withTaskGroup(of: Void.self) { group in
+        for worker in 0..<64 {
+            group.addTask {
+                var n = 0
+                while total() < requests {
+                    n += 1
+                    var spec = GatewaySpec(name: "soak-\(worker)-\(n)", zones: ["US-EAST-04A"], coreWeaveAuth: .init(),
+                                           endpointConfiguration: .init(additionalDns: ["s\(worker).example.com"]), pathBasedRouting: .init())
+                    do {
+                        let created = try await client.create(spec)
+                        guard let id = created.spec.id else { continue }
+                        _ = try await client.get(id)
+                        spec.zones = ["US-WEST-04A"]
+                        spec.id = nil
+                        do { _ = try await client.update(id, spec) } catch let e as APIError where e.code == "FAILED_PRECONDITION" {}
+                        if n % 10 == 0 { _ = try await client.list() }
+                        _ = try await client.delete(id)
+                    } catch let e as APIError {
+                        errors.withLock { $0[e.code, default: 0] += 1 }
+                    } catch {
+                        errors.withLock { $0["\(type(of: error))", default: 0] += 1 }
+                    }
+                    if worker == 0, warm.withLock({ $0 == nil }), total() >= requests / 10 {
+                        warm.withLock { $0 = (residentKiB(), residentKiB(pid: simPID)) }
+                    }
+                }
+            }
+        }
+    }
+    let seconds = now() - start
+    let end = (client: residentKiB(), sim: residentKiB(pid: sim.processIdentifier))
+    let snapshot = APIMetrics.shared.snapshot
+    let base = warm.withLock { $0 } ?? end
+    print(String(format: "  %d requests in %.1f s (%.0f/s); answers %@; retries %d", total(), seconds, Double(total()) / seconds,
+                 snapshot.requests.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "), snapshot.retries))
+    print(String(format: "  client RSS %.1f MiB after warm-up, %.1f MiB at the end: %+.1f%% (target < 5%%)",
+                 base.client / 1024, end.client / 1024, (end.client / base.client - 1) * 100))
+    print(String(format: "  emulator RSS %.1f MiB after warm-up, %.1f MiB at the end: %+.1f%% (target < 5%%)",
+                 base.sim / 1024, end.sim / 1024, (end.sim / base.sim - 1) * 100))
+    let injected: Set<String> = ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "TRANSPORT"]
+    let seen = errors.withLock { $0 }
+    let unexpected = seen.filter { !injected.contains($0.key) }
+    print("  errors after retries: \(seen.isEmpty ? "none" : seen.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+          + (unexpected.isEmpty ? " (all injected)" : "; NOT INJECTED: \(unexpected)"))
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 let which = args.first ?? "all"
 let quick = args.contains("--quick")
@@ -478,6 +568,14 @@ case "limits":
         print("limits: \(error)")
         exit(1)
     }
+case "soak":
+    let gwlua = args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua"
+    let semaphore = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { try await benchSoak(gwlua: gwlua, requests: quick ? 20_000 : 200_000) } catch { print("soak: \(error)") }
+        semaphore.signal()
+    }
+    semaphore.wait()
 case "startup":
     benchStartup(gwlua: args.dropFirst().first { !$0.hasPrefix("--") } ?? "gwlua", runs: quick ? 20 : 200)
 default:

@@ -452,15 +452,27 @@ final class ClientIDMode: Sendable {
 }
 
 /// Gateway ids that a create of this process made or adopted, so that two
-/// creates of the same spec never both adopt one gateway.
+/// creates of the same spec never both adopt one gateway. A claim matters only
+/// while a lost create may still look for its gateway (the clock-skew margin),
+/// so old ones are dropped: a long-running process does not grow with every create.
 final class Claims: Sendable {
     static let shared = Claims()
-    private let ids = Mutex<Set<String>>([])
+    private let state = Mutex<(ids: [String: ContinuousClock.Instant], pruned: ContinuousClock.Instant)>(([:], .now))
+    /// How long a claim is kept: twice the window in which a lost create adopts.
+    static let kept: Duration = .seconds(GatewayClient.clockSkewMargin * 2)
+
     /// Claims `id`; false when it was already claimed (or there is none).
     @discardableResult
     func claim(_ id: String?) -> Bool {
         guard let id else { return false }
-        return ids.withLock { $0.insert(id.lowercased()).inserted }
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            if state.ids.count > 4096, now - state.pruned > .seconds(60) {
+                state.ids = state.ids.filter { now - $0.value < Self.kept }
+                state.pruned = now
+            }
+            return state.ids.updateValue(now, forKey: id.lowercased()) == nil
+        }
     }
 }
 
