@@ -26,10 +26,14 @@ let package = Package(
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]
         ),
-        .target(name: "LuaHost", dependencies: ["CLua"]),
+        // The JSON value, the one JSON scanner and the writer: shared by LuaHost's json
+        // module and GatewayKit's API path, so both read and word bad JSON alike.
+        .target(name: "JSONCore"),
+        .target(name: "LuaHost", dependencies: ["CLua", "JSONCore"]),
         .target(
             name: "GatewayKit",
             dependencies: [
+                "JSONCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]

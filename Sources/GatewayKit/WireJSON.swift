@@ -1,42 +1,5 @@
 import Foundation
 
-extension JSONValue: Codable {
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int64.self) {
-            self = .integer(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .double(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .integer(let i): try c.encode(i)
-        case .double(let d): try c.encode(d)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        case .unsupported(let what):
-            throw EncodingError.invalidValue(what, .init(codingPath: encoder.codingPath,
-                                                         debugDescription: "JSON cannot hold a \(what)"))
-        }
-    }
-}
-
 /// The API's JSON: compact, keys in a stable (sorted) order, absent optionals omitted.
 public enum WireJSON {
     // Made once: coders are costly to create and safe to share (their settings never change).

@@ -1,4 +1,5 @@
 import CLua
+@_exported import JSONCore
 
 /// The `json` Lua module: encode (stable key order, pretty printing, `json.null`,
 /// `json.array`) and decode (integers stay integers; errors give a byte offset).
@@ -93,36 +94,58 @@ public enum JSONModule {
         return 1
     }
 
+    /// json.decode(text): the one JSON scanner (JSONCore), building straight onto the stack.
     static func decode(_ call: LuaCall) throws -> Int32 {
         guard call.type(at: 1) == .string else { throw call.typeError(1, expected: "string") }
         var len = 0
         guard let p = gwlua_tolstring(call.L, 1, &len) else { throw call.typeError(1, expected: "string") }
         let buffer = UnsafeRawBufferPointer(start: p, count: len).bindMemory(to: UInt8.self)
-        var decoder = LuaJSONDecoder(L: call.L, input: buffer)
-        try decoder.decodeDocument()
+        var scanner = JSONScanner(bytes: buffer, builder: LuaStackBuilder(L: call.L))
+        do { try scanner.document() } catch let error as JSONSyntaxError {
+            throw JSONError(description: "json.decode: \(error)")
+        }
         return 1
     }
 }
 
-/// The length of the well-formed UTF-8 sequence starting at `i` (a lead byte of
-/// 0x80 or more), or nil when it is not one (RFC 3629: no overlongs, surrogates
-/// or values past U+10FFFF).
-public func utf8SequenceLength(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
-    let b = bytes[i]
-    let width: Int
-    switch b {
-    case 0xC2...0xDF: width = 2
-    case 0xE0...0xEF: width = 3
-    case 0xF0...0xF4: width = 4
-    default: return nil
+/// Builds decoded JSON on the Lua stack: each value is pushed; arrays are marked
+/// (so `[]` encodes back as `[]`); `null` is `json.null`. Stops at the memory cap.
+struct LuaStackBuilder: JSONBuilder {
+    let L: OpaquePointer
+
+    @inline(__always) func room() throws {
+        if gwlua_overlimit(L, 0) != 0 { throw LuaError.message("not enough memory") }
     }
-    guard i + width <= bytes.count else { return nil }
-    for k in 1..<width where bytes[i + k] & 0xC0 != 0x80 { return nil }
-    let b1 = bytes[i + 1]
-    if (b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 > 0x8F) {
-        return nil
+
+    func null() throws { JSONModule.pushNull(L) }
+    func bool(_ value: Bool) throws { lua_pushboolean(L, value ? 1 : 0) }
+    func integer(_ value: Int64) throws { lua_pushinteger(L, value) }
+    func double(_ value: Double) throws { lua_pushnumber(L, value) }
+    func string(_ bytes: UnsafeBufferPointer<UInt8>, ascii: Bool) throws {
+        try room()
+        _ = bytes.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
     }
-    return width
+    func beginArray() throws -> lua_Integer {
+        try room()
+        if lua_checkstack(L, 4) == 0 { throw LuaError.message("stack overflow decoding JSON") }
+        lua_createtable(L, 4, 0)
+        JSONModule.pushArrayMarker(L)
+        lua_setmetatable(L, -2)
+        return 0
+    }
+    func append(_ value: Void, to array: inout lua_Integer) throws {
+        array += 1
+        lua_rawseti(L, -2, array)
+    }
+    func endArray(_ array: lua_Integer) throws {}
+    func beginObject() throws {
+        try room()
+        if lua_checkstack(L, 4) == 0 { throw LuaError.message("stack overflow decoding JSON") }
+        lua_createtable(L, 0, 4)
+    }
+    func key(_ bytes: UnsafeBufferPointer<UInt8>, ascii: Bool, in object: inout Void) throws { try string(bytes, ascii: ascii) }
+    func set(_ value: Void, in object: inout Void) throws { lua_rawset(L, -3) }
+    func endObject(_ object: Void) throws {}
 }
 
 /// Errors from json.encode / json.decode, positioned at the caller's line.
@@ -308,302 +331,5 @@ struct LuaJSONEncoder {
         }
         if !stringKeys.isEmpty { newline(depth) }
         output.append(UInt8(ascii: "}"))
-    }
-}
-
-// MARK: - Decoding
-
-struct LuaJSONDecoder {
-    let L: OpaquePointer
-    let input: UnsafeBufferPointer<UInt8>
-    var position = 0
-    var depth = 0
-    static let maxDepth = 512
-    private var scratch: [UInt8] = []
-
-    init(L: OpaquePointer, input: UnsafeBufferPointer<UInt8>) {
-        self.L = L
-        self.input = input
-    }
-
-    /// Decodes one document and leaves its value on top of the stack.
-    mutating func decodeDocument() throws {
-        skipSpace()
-        try decodeValue()
-        skipSpace()
-        if position < input.count { throw fail("unexpected \(describe(position)) after the JSON value") }
-    }
-
-    private func describe(_ at: Int) -> String {
-        guard at < input.count else { return "end of input" }
-        let b = input[at]
-        if b >= 0x20 && b < 0x7F { return "character '\(Character(Unicode.Scalar(b)))'" }
-        return "byte 0x\(String(b, radix: 16))"
-    }
-
-    private func fail(_ message: String, at: Int? = nil) -> JSONError {
-        JSONError(description: "json.decode: \(message) at byte \((at ?? position) + 1)")
-    }
-
-    private mutating func skipSpace() {
-        while position < input.count {
-            switch input[position] {
-            case 0x20, 0x09, 0x0A, 0x0D: position += 1
-            default: return
-            }
-        }
-    }
-
-    private mutating func decodeValue() throws {
-        guard position < input.count else { throw fail("unexpected end of input, expected a value") }
-        if gwlua_overlimit(L, 0) != 0 { throw LuaError.message("not enough memory") }
-        switch input[position] {
-        case UInt8(ascii: "{"): try decodeObject()
-        case UInt8(ascii: "["): try decodeArray()
-        case UInt8(ascii: "\""): try decodeString()
-        case UInt8(ascii: "t"):
-            try literal("true")
-            lua_pushboolean(L, 1)
-        case UInt8(ascii: "f"):
-            try literal("false")
-            lua_pushboolean(L, 0)
-        case UInt8(ascii: "n"):
-            try literal("null")
-            JSONModule.pushNull(L)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try decodeNumber()
-        default: throw fail("unexpected \(describe(position)), expected a value")
-        }
-    }
-
-    private mutating func literal(_ word: StaticString) throws {
-        let n = word.utf8CodeUnitCount
-        let w = UnsafeBufferPointer(start: word.utf8Start, count: n)
-        guard position + n <= input.count, input[position..<(position + n)].elementsEqual(w) else {
-            throw fail("invalid literal, expected '\(word)'")
-        }
-        position += n
-    }
-
-    private mutating func enter() throws {
-        depth += 1
-        if depth > LuaJSONDecoder.maxDepth { throw fail("nesting deeper than \(LuaJSONDecoder.maxDepth) levels") }
-        if lua_checkstack(L, 4) == 0 { throw fail("stack overflow") }
-    }
-
-    private mutating func decodeObject() throws {
-        try enter()
-        position += 1
-        lua_createtable(L, 0, 4)
-        skipSpace()
-        if position < input.count && input[position] == UInt8(ascii: "}") {
-            position += 1
-            depth -= 1
-            return
-        }
-        while true {
-            skipSpace()
-            guard position < input.count, input[position] == UInt8(ascii: "\"") else {
-                throw fail("unexpected \(describe(position)), expected a string key")
-            }
-            try decodeString()
-            skipSpace()
-            guard position < input.count, input[position] == UInt8(ascii: ":") else {
-                throw fail("unexpected \(describe(position)), expected ':'")
-            }
-            position += 1
-            skipSpace()
-            try decodeValue()
-            lua_rawset(L, -3)
-            skipSpace()
-            guard position < input.count else { throw fail("unexpected end of input, expected ',' or '}'") }
-            let c = input[position]
-            position += 1
-            if c == UInt8(ascii: "}") { break }
-            if c != UInt8(ascii: ",") { throw fail("unexpected \(describe(position - 1)), expected ',' or '}'", at: position - 1) }
-        }
-        depth -= 1
-    }
-
-    private mutating func decodeArray() throws {
-        try enter()
-        position += 1
-        lua_createtable(L, 4, 0)
-        JSONModule.pushArrayMarker(L)
-        lua_setmetatable(L, -2)
-        skipSpace()
-        if position < input.count && input[position] == UInt8(ascii: "]") {
-            position += 1
-            depth -= 1
-            return
-        }
-        var i: lua_Integer = 0
-        while true {
-            skipSpace()
-            try decodeValue()
-            i += 1
-            lua_rawseti(L, -2, i)
-            skipSpace()
-            guard position < input.count else { throw fail("unexpected end of input, expected ',' or ']'") }
-            let c = input[position]
-            position += 1
-            if c == UInt8(ascii: "]") { break }
-            if c != UInt8(ascii: ",") { throw fail("unexpected \(describe(position - 1)), expected ',' or ']'", at: position - 1) }
-        }
-        depth -= 1
-    }
-
-    private mutating func decodeNumber() throws {
-        let start = position
-        var isInteger = true
-        if input[position] == UInt8(ascii: "-") { position += 1 }
-        guard position < input.count, input[position] >= 48, input[position] <= 57 else {
-            throw fail("invalid number, expected a digit")
-        }
-        if input[position] == 48 {
-            position += 1
-            if position < input.count, input[position] >= 48, input[position] <= 57 {
-                throw fail("invalid number, leading zeros are not allowed")
-            }
-        } else {
-            while position < input.count, input[position] >= 48, input[position] <= 57 { position += 1 }
-        }
-        if position < input.count, input[position] == UInt8(ascii: ".") {
-            isInteger = false
-            position += 1
-            guard position < input.count, input[position] >= 48, input[position] <= 57 else {
-                throw fail("invalid number, expected a digit after '.'")
-            }
-            while position < input.count, input[position] >= 48, input[position] <= 57 { position += 1 }
-        }
-        if position < input.count, input[position] | 0x20 == UInt8(ascii: "e") {
-            isInteger = false
-            position += 1
-            if position < input.count, input[position] == UInt8(ascii: "+") || input[position] == UInt8(ascii: "-") {
-                position += 1
-            }
-            guard position < input.count, input[position] >= 48, input[position] <= 57 else {
-                throw fail("invalid number, expected a digit in the exponent")
-            }
-            while position < input.count, input[position] >= 48, input[position] <= 57 { position += 1 }
-        }
-        let text = UnsafeBufferPointer(rebasing: input[start..<position])
-        if isInteger, let v = parseInteger(text) {
-            lua_pushinteger(L, v)
-            return
-        }
-        // Integers beyond 64 bits become floats, as Lua's own reader does.
-        guard let d = Double(String(decoding: text, as: UTF8.self)) else { throw fail("invalid number", at: start) }
-        lua_pushnumber(L, d)
-    }
-
-    private func parseInteger(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
-        var negative = false
-        var i = 0
-        if text[0] == UInt8(ascii: "-") {
-            negative = true
-            i = 1
-        }
-        var value: Int64 = 0
-        while i < text.count {
-            let digit = Int64(text[i] - 48)
-            let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (s, o2) = negative ? m.subtractingReportingOverflow(digit) : m.addingReportingOverflow(digit)
-            if o1 || o2 { return nil }
-            value = s
-            i += 1
-        }
-        return value
-    }
-
-    private mutating func decodeString() throws {
-        let start = position
-        position += 1
-        scratch.removeAll(keepingCapacity: true)
-        var runStart = position
-        while true {
-            guard position < input.count else { throw fail("unterminated string", at: start) }
-            let b = input[position]
-            if b == UInt8(ascii: "\"") { break }
-            if b < 0x20 { throw fail("control character in string (escape it)") }
-            if b == UInt8(ascii: "\\") {
-                scratch.append(contentsOf: UnsafeBufferPointer(rebasing: input[runStart..<position]))
-                try decodeEscape()
-                runStart = position
-                continue
-            }
-            if b >= 0x80 {
-                try skipUTF8()
-                continue
-            }
-            position += 1
-        }
-        if scratch.isEmpty {
-            let run = UnsafeBufferPointer(rebasing: input[runStart..<position])
-            _ = run.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
-        } else {
-            scratch.append(contentsOf: UnsafeBufferPointer(rebasing: input[runStart..<position]))
-            scratch.withUnsafeBufferPointer { buf in
-                _ = buf.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
-            }
-        }
-        position += 1
-    }
-
-    private mutating func skipUTF8() throws {
-        guard let width = utf8SequenceLength(input, at: position) else { throw fail("invalid UTF-8 in string") }
-        position += width
-    }
-
-    private mutating func decodeEscape() throws {
-        let at = position
-        position += 1
-        guard position < input.count else { throw fail("unterminated string") }
-        let c = input[position]
-        position += 1
-        switch c {
-        case UInt8(ascii: "\""): scratch.append(34)
-        case UInt8(ascii: "\\"): scratch.append(92)
-        case UInt8(ascii: "/"): scratch.append(47)
-        case UInt8(ascii: "b"): scratch.append(8)
-        case UInt8(ascii: "f"): scratch.append(12)
-        case UInt8(ascii: "n"): scratch.append(10)
-        case UInt8(ascii: "r"): scratch.append(13)
-        case UInt8(ascii: "t"): scratch.append(9)
-        case UInt8(ascii: "u"):
-            var scalar = try hex4()
-            if scalar >= 0xD800 && scalar < 0xDC00 {
-                guard position + 1 < input.count, input[position] == 92, input[position + 1] == UInt8(ascii: "u") else {
-                    throw fail("unpaired surrogate in \\u escape", at: at)
-                }
-                position += 2
-                let low = try hex4()
-                guard low >= 0xDC00 && low < 0xE000 else { throw fail("invalid low surrogate in \\u escape", at: at) }
-                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-            } else if scalar >= 0xDC00 && scalar < 0xE000 {
-                throw fail("unpaired surrogate in \\u escape", at: at)
-            }
-            guard let u = Unicode.Scalar(scalar) else { throw fail("invalid \\u escape", at: at) }
-            scratch.append(contentsOf: u.utf8)
-        default:
-            throw fail("invalid escape '\\\(Character(Unicode.Scalar(c)))'", at: at)
-        }
-    }
-
-    private mutating func hex4() throws -> UInt32 {
-        guard position + 4 <= input.count else { throw fail("truncated \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = input[position]
-            let d: UInt32
-            switch c {
-            case 48...57: d = UInt32(c - 48)
-            case 97...102: d = UInt32(c - 87)
-            case 65...70: d = UInt32(c - 55)
-            default: throw fail("invalid hex digit in \\u escape")
-            }
-            v = v << 4 | d
-            position += 1
-        }
-        return v
     }
 }

@@ -265,8 +265,8 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
         let server = try await SimServer.start()
         defer { Task { await server.stop() } }
         for (method, path, body, expected) in [
-            ("POST", "", #"{"name": "a",}"#, "not valid JSON: expected a string key at byte 14"),
-            ("POST", "", "", "not valid JSON: unexpected end of JSON at byte 1"),
+            ("POST", "", #"{"name": "a",}"#, "not valid JSON: unexpected character '}', expected a string key at byte 14"),
+            ("POST", "", "", "not valid JSON: unexpected end of input, expected a value at byte 1"),
             ("PATCH", "/00000000-0000-0000-0000-000000000000", "[1]", "must be a JSON object, not a list"),
         ] {
             var request = HTTPClientRequest(url: server.endpoint + "/v1alpha1/inference/gateways" + path)

@@ -320,11 +320,25 @@ func startSim(_ extra: [String]) throws -> (Process, String) {
             a.json[2]: warning: zones: no zones given: the API may place the gateway in any zone
             a.json[2]: error: weightsAndBiasesAuth: only one auth may be set, but both coreWeaveAuth and weightsAndBiasesAuth are
             a.json[2]: error: weightsAndBiasesAuth.serverUrl: serverUrl is required when apiKey is set
-            b.jsonl:2: invalid JSON: expected a string key at byte 2
+            b.jsonl:2: invalid JSON: unexpected character 'b', expected a string key at byte 2
 
             """)
         #expect(!r.stdout.contains("sekret"))
         #expect(r.stderr == "2 valid, 2 invalid\n")
+    }
+
+    /// One JSON scanner: the same bad JSON gives the same message from json.decode and gwlua validate.
+    @Test(arguments: [#"{"a":1,}"#, "[01]", #""\ud800""#, "[1 2]", "{\"a\": tru}", "\"\u{1}\"", "[", "1e400", #""\x""#])
+    func decodeAndValidateWordBadJSONAlike(_ text: String) throws {
+        let dir = try scratch(["bad.json": text])
+        let validate = try gwlua(["validate", "bad.json"], directory: dir)
+        #expect(validate.status == 65)
+        let decode = try gwlua(["run", "-e", "local f = io.open('bad.json'):read('a') print(select(2, pcall(json.decode, f)))"],
+                               directory: dir)
+        let fromValidate = validate.stdout.replacingOccurrences(of: "bad.json: invalid JSON: ", with: "").trimmingCharacters(in: .newlines)
+        let fromDecode = decode.stdout.replacingOccurrences(of: "json.decode: ", with: "").trimmingCharacters(in: .newlines)
+        #expect(!fromValidate.isEmpty)
+        #expect(fromValidate == fromDecode, "validate: \(validate.stdout) decode: \(decode.stdout)")
     }
 
     @Test func unknownZonesAreErrorsOnlyWhenZonesAreGiven() throws {
