@@ -45,7 +45,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
-        .target(name: "GatewayLua", dependencies: ["LuaHost", "GatewayKit", "CLua"]),
+        // Declares its bindings through LuaHost; it does not speak the C API (no CLua).
+        .target(name: "GatewayLua", dependencies: ["LuaHost", "GatewayKit"]),
         .target(name: "REPL", dependencies: ["LuaHost", "CEditLine", "CLua"]),
         // Runs a program on a real pseudo-terminal (REPL tests and the keystroke bench).
         .target(name: "PseudoTerminal"),
@@ -76,7 +77,7 @@ let package = Package(
             dependencies: ["GatewaySim", "GatewayKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "GatewayLuaTests", dependencies: ["GatewayLua", "LuaHost", "CLua"]),
+        .testTarget(name: "GatewayLuaTests", dependencies: ["GatewayLua", "GatewayKit", "LuaHost", "CLua"]),
         .testTarget(name: "gwluaTests", dependencies: ["gwlua", "GatewayKit", "PseudoTerminal"]),
     ]
 )

@@ -482,11 +482,11 @@ func benchSoak(gwlua: String, requests: Int) async throws {
                         _ = try await client.get(id)
                         spec.zones = ["US-WEST-04A"]
                         spec.id = nil
-                        do { _ = try await client.update(id, spec) } catch let e as APIError where e.code == "FAILED_PRECONDITION" {}
+                        do { _ = try await client.update(id, spec) } catch let e as APIError where e.code == .failedPrecondition {}
                         if n % 10 == 0 { _ = try await client.list() }
                         _ = try await client.delete(id)
                     } catch let e as APIError {
-                        errors.withLock { $0[e.code, default: 0] += 1 }
+                        errors.withLock { $0[e.code.rawValue, default: 0] += 1 }
                     } catch {
                         errors.withLock { $0["\(type(of: error))", default: 0] += 1 }
                     }

@@ -4,14 +4,14 @@ import Foundation
 /// the HTTP status when there was an answer, a message and the details.
 /// Its text never contains the token.
 public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var code: String
+    public var code: Code
     public var httpStatus: Int?
     public var message: String
     public var details: [RPCDetail]
     /// The gateway as last seen, when the failure is its state (STATUS_FAILED).
     public var gateway: Gateway?
 
-    public init(code: String, httpStatus: Int? = nil, message: String, details: [RPCDetail] = [], gateway: Gateway? = nil) {
+    public init(code: Code, httpStatus: Int? = nil, message: String, details: [RPCDetail] = [], gateway: Gateway? = nil) {
         self.code = code
         self.httpStatus = httpStatus
         self.message = message
@@ -29,7 +29,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// One readable line: `NOT_FOUND (HTTP 404): gateway 'x' not found`.
     public var description: String {
-        var text = code
+        var text = code.rawValue
         if let httpStatus { text += " (HTTP \(httpStatus))" }
         text += ": " + message
         let clauses = details.compactMap(\.summary)
@@ -37,28 +37,74 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
-    public static let grpcNames = [
-        0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
-        6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 10: "ABORTED",
-        11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
+    public static let grpcNames: [Int: Code] = [
+        0: .ok, 1: .cancelled, 2: .unknown, 3: .invalidArgument, 4: .deadlineExceeded, 5: .notFound,
+        6: .alreadyExists, 7: .permissionDenied, 8: .resourceExhausted, 9: .failedPrecondition, 10: .aborted,
+        11: .outOfRange, 12: .unimplemented, 13: .internal, 14: .unavailable, 15: .dataLoss, 16: .unauthenticated,
     ]
 
     /// The gRPC code name an HTTP status stands for when the body says nothing.
-    static func name(forHTTPStatus status: Int) -> String {
+    static func name(forHTTPStatus status: Int) -> Code {
         switch status {
-        case 400: return "INVALID_ARGUMENT"
-        case 401: return "UNAUTHENTICATED"
-        case 403: return "PERMISSION_DENIED"
-        case 404: return "NOT_FOUND"
-        case 408, 504: return "DEADLINE_EXCEEDED"
-        case 409: return "ALREADY_EXISTS"
-        case 412: return "FAILED_PRECONDITION"
-        case 429: return "RESOURCE_EXHAUSTED"
-        case 499: return "CANCELLED"
-        case 501: return "UNIMPLEMENTED"
-        case 503: return "UNAVAILABLE"
-        case 500...599: return "INTERNAL"
-        default: return "UNKNOWN"
+        case 400: return .invalidArgument
+        case 401: return .unauthenticated
+        case 403: return .permissionDenied
+        case 404: return .notFound
+        case 408, 504: return .deadlineExceeded
+        case 409: return .alreadyExists
+        case 412: return .failedPrecondition
+        case 429: return .resourceExhausted
+        case 499: return .cancelled
+        case 501: return .unimplemented
+        case 503: return .unavailable
+        case 500...599: return .internal
+        default: return .unknown
         }
+    }
+}
+
+extension APIError {
+    /// An error's code: the gRPC name (from the body's code, or the HTTP status when
+    /// the body has none), or one of gwlua's own for failures around a call.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let ok = Code(rawValue: "OK")
+        public static let cancelled = Code(rawValue: "CANCELLED")
+        public static let unknown = Code(rawValue: "UNKNOWN")
+        public static let invalidArgument = Code(rawValue: "INVALID_ARGUMENT")
+        public static let deadlineExceeded = Code(rawValue: "DEADLINE_EXCEEDED")
+        public static let notFound = Code(rawValue: "NOT_FOUND")
+        public static let alreadyExists = Code(rawValue: "ALREADY_EXISTS")
+        public static let permissionDenied = Code(rawValue: "PERMISSION_DENIED")
+        public static let resourceExhausted = Code(rawValue: "RESOURCE_EXHAUSTED")
+        public static let failedPrecondition = Code(rawValue: "FAILED_PRECONDITION")
+        public static let aborted = Code(rawValue: "ABORTED")
+        public static let outOfRange = Code(rawValue: "OUT_OF_RANGE")
+        public static let unimplemented = Code(rawValue: "UNIMPLEMENTED")
+        public static let `internal` = Code(rawValue: "INTERNAL")
+        public static let unavailable = Code(rawValue: "UNAVAILABLE")
+        public static let dataLoss = Code(rawValue: "DATA_LOSS")
+        public static let unauthenticated = Code(rawValue: "UNAUTHENTICATED")
+
+        /// A spec failed gwlua's validation; nothing was sent.
+        public static let validation = Code(rawValue: "VALIDATION")
+        /// A wait ran out of time.
+        public static let timeout = Code(rawValue: "TIMEOUT")
+        /// The endpoint or the token is unusable.
+        public static let config = Code(rawValue: "CONFIG")
+        /// No answer came (a connection refused or dropped).
+        public static let transport = Code(rawValue: "TRANSPORT")
+        /// The journal could not be written; nothing more was sent.
+        public static let journal = Code(rawValue: "JOURNAL")
+        /// Another run holds the lock.
+        public static let locked = Code(rawValue: "LOCKED")
+
+        /// Failures that say the API could not be reached.
+        public static let unreachable: Set<Code> = [.unavailable, .transport, .deadlineExceeded]
+        /// Failures that say the token is not good enough.
+        public static let denied: Set<Code> = [.unauthenticated, .permissionDenied]
     }
 }

@@ -87,7 +87,7 @@ public enum Applier {
             func record(_ outcome: ApplyOutcome) {
                 outcomes[outcome.index] = outcome
                 if !outcome.ok && !outcome.skipped && options.failFast { control.stopLaunching() }
-                if outcome.error?.code == "JOURNAL" { control.stopLaunching() }
+                if outcome.error?.code == .journal { control.stopLaunching() }
                 onEvent(.outcome(outcome))
             }
             for (index, item) in plan.items.enumerated() {
@@ -103,7 +103,7 @@ public enum Applier {
                 }
                 if control.isStopped || Task.isCancelled {
                     record(ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: false, skipped: true,
-                                        gateway: nil, error: APIError(code: "CANCELLED", message: "not started: the run was stopped before it"),
+                                        gateway: nil, error: APIError(code: .cancelled, message: "not started: the run was stopped before it"),
                                         seconds: 0))
                     continue
                 }
@@ -171,7 +171,7 @@ public enum Applier {
                 try? await journal?.append(JournalRecord(event: "intent", action: "delete", name: g.spec.name, id: id,
                                                          message: "younger duplicate of \(kept.spec.id ?? "?")"))
                 let ok: Bool
-                do { _ = try await client.delete(id); ok = true } catch let error as APIError where error.code == "NOT_FOUND" {
+                do { _ = try await client.delete(id); ok = true } catch let error as APIError where error.code == .notFound {
                     ok = true  // another run deleted it first
                 } catch {
                     ok = false
@@ -208,7 +208,7 @@ public enum Applier {
                                         message: "replaces \(item.id ?? "?")")
                         : JournalRecord(event: "intent", action: item.action.rawValue, name: item.name, id: item.id))
                 } catch {
-                    throw APIError(code: "JOURNAL", message: "\(error); nothing was sent for \(item.name)")
+                    throw APIError(code: .journal, message: "\(error); nothing was sent for \(item.name)")
                 }
             }
             outcome.gateway = try await act(item, client: client, options: options, onStatus: onStatus)
@@ -222,18 +222,18 @@ public enum Applier {
         } catch let error as APIError {
             outcome.error = error
         } catch {
-            outcome.error = APIError(code: "INTERNAL", message: String(describing: error))
+            outcome.error = APIError(code: .internal, message: String(describing: error))
         }
         outcome.id = outcome.gateway?.spec.id ?? (item.action == .replace ? item.desired?.id : item.id)
         let elapsed = clock.now - start
         outcome.seconds = elapsed.inSeconds
-        if let journal, item.action != .unchanged, outcome.error?.code != "JOURNAL" {
+        if let journal, item.action != .unchanged, outcome.error?.code != .journal {
             let record = JournalRecord(event: "outcome", action: item.action.rawValue, name: item.name, id: outcome.id,
                                        ok: outcome.ok, status: outcome.gateway?.status.status.rawValue,
-                                       code: outcome.error?.code, message: outcome.error?.message ?? outcome.note)
+                                       code: outcome.error?.code.rawValue, message: outcome.error?.message ?? outcome.note)
             if (try? await journal.append(record)) == nil, outcome.ok {
                 outcome.ok = false
-                outcome.error = APIError(code: "JOURNAL", message: "\(item.action.rawValue) of \(item.name) succeeded but its outcome could not be journalled")
+                outcome.error = APIError(code: .journal, message: "\(item.action.rawValue) of \(item.name) succeeded but its outcome could not be journalled")
             }
         }
         return outcome
@@ -289,7 +289,7 @@ public enum Applier {
 
     private static func delete(_ id: String, existing: Gateway?, client: GatewayClient, options: ApplyOptions) async throws -> Gateway? {
         let final: Gateway?
-        do { final = try await client.delete(id) } catch let error as APIError where error.code == "NOT_FOUND" {
+        do { final = try await client.delete(id) } catch let error as APIError where error.code == .notFound {
             return existing  // already gone: what a delete wants
         }
         if options.wait { try await client.waitUntilGone(id, timeout: options.waitTimeout, interval: options.waitInterval) }

@@ -40,18 +40,18 @@ public struct ClientConfiguration: Sendable {
     /// address, so the token never crosses a network unencrypted.
     public func validated() throws -> ClientConfiguration {
         guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
-            throw APIError(code: "CONFIG", message: "endpoint '\(endpoint)' is not a URL such as https://api.coreweave.com")
+            throw APIError(code: .config, message: "endpoint '\(endpoint)' is not a URL such as https://api.coreweave.com")
         }
         switch scheme {
         case "https": break
         case "http":
             guard ClientConfiguration.isLoopback(host) else {
-                throw APIError(code: "CONFIG", message: "refusing to send the API token over plain http to \(host); use https (http is allowed only to a loopback address)")
+                throw APIError(code: .config, message: "refusing to send the API token over plain http to \(host); use https (http is allowed only to a loopback address)")
             }
         default:
-            throw APIError(code: "CONFIG", message: "endpoint '\(endpoint)' must use https")
+            throw APIError(code: .config, message: "endpoint '\(endpoint)' must use https")
         }
-        if token.isEmpty { throw APIError(code: "CONFIG", message: "the API token is empty") }
+        if token.isEmpty { throw APIError(code: .config, message: "the API token is empty") }
         var copy = self
         while copy.endpoint.hasSuffix("/") { copy.endpoint.removeLast() }
         return copy
@@ -101,7 +101,7 @@ public final class GatewayClient: Sendable {
         do {
             createTemplate = try HTTPClient.Request(url: self.configuration.endpoint + Self.path, method: .POST)
         } catch {
-            throw APIError(code: "CONFIG", message: "endpoint '\(self.configuration.endpoint)' is not usable: \(Self.describe(error))")
+            throw APIError(code: .config, message: "endpoint '\(self.configuration.endpoint)' is not usable: \(Self.describe(error))")
         }
     }
 
@@ -147,7 +147,7 @@ public final class GatewayClient: Sendable {
             do {
                 let found = try await get(id)
                 if found.spec.sameRequest(as: request), claims.claim(found.spec.id) { return found }
-            } catch let error as APIError where error.code == "NOT_FOUND" {
+            } catch let error as APIError where error.code == .notFound {
                 // A server that keeps client ids would have it under ours: it was not created.
                 if mode == .honoured { return nil }
             }
@@ -226,13 +226,13 @@ public final class GatewayClient: Sendable {
             case .ready: return g
             case .failed, .deleting:
                 let why = g.status.conditionSummary
-                throw APIError(code: "FAILED_PRECONDITION",
+                throw APIError(code: .failedPrecondition,
                                message: "gateway \(id) is \(g.status.status.rawValue)\(why.isEmpty ? "" : ": \(why)")"
                                    + (g.status.status == .failed ? " (final: delete it and create it again)" : " (it will not become ready)"),
                                gateway: g)
             default:
                 if clock.now + .seconds(delay) > deadline {
-                    throw APIError(code: "TIMEOUT", message: "gateway \(id) was not READY within \(timeout) s (last status \(g.status.status.rawValue))")
+                    throw APIError(code: .timeout, message: "gateway \(id) was not READY within \(timeout) s (last status \(g.status.status.rawValue))")
                 }
                 try await Self.pause(delay, "waiting for gateway \(id)")
                 delay = min(interval, delay * 2)
@@ -246,9 +246,9 @@ public final class GatewayClient: Sendable {
         let deadline = clock.now + .seconds(timeout)
         var delay = min(0.5, interval)
         while true {
-            do { _ = try await get(id) } catch let error as APIError where error.code == "NOT_FOUND" { return }
+            do { _ = try await get(id) } catch let error as APIError where error.code == .notFound { return }
             if clock.now + .seconds(delay) > deadline {
-                throw APIError(code: "TIMEOUT", message: "gateway \(id) was still there \(timeout) s after its delete")
+                throw APIError(code: .timeout, message: "gateway \(id) was still there \(timeout) s after its delete")
             }
             try await Self.pause(delay, "waiting for gateway \(id) to go")
             delay = min(interval, delay * 2)
@@ -257,7 +257,7 @@ public final class GatewayClient: Sendable {
 
     private static func pause(_ seconds: Double, _ what: String) async throws {
         do { try await Task.sleep(for: .seconds(seconds)) } catch {
-            throw APIError(code: "CANCELLED", message: "\(what) was cancelled")
+            throw APIError(code: .cancelled, message: "\(what) was cancelled")
         }
     }
 
@@ -292,7 +292,7 @@ public final class GatewayClient: Sendable {
                 logger.debug("\(method) \(path) -> \(status) in \(Self.milliseconds(clock.now - started)) ms (attempt \(attempt))")
                 if (200..<300).contains(status) {
                     do { return try WireJSON.decode(T.self, from: data) } catch {
-                        throw APIError(code: "TRANSPORT", httpStatus: status,
+                        throw APIError(code: .transport, httpStatus: status,
                                        message: "the answer to \(method) \(path) is not the expected JSON: \(Self.describe(error))")
                     }
                 }
@@ -304,7 +304,7 @@ public final class GatewayClient: Sendable {
                 mayHaveHappened = status != 429
             case .transport(let error):
                 APIMetrics.shared.failedInTransport()
-                if Task.isCancelled { throw APIError(code: "CANCELLED", message: "\(method) \(path) was cancelled") }
+                if Task.isCancelled { throw APIError(code: .cancelled, message: "\(method) \(path) was cancelled") }
                 failure = error
                 retryAfter = nil
                 mayHaveHappened = true
@@ -314,9 +314,9 @@ public final class GatewayClient: Sendable {
             let wait = retryAfter ?? jitter
             guard clock.now + wait < deadline else { throw failure }
             APIMetrics.shared.retried()
-            logger.notice("retrying \(method) \(path) in \(Self.milliseconds(wait)) ms after \(failure.httpStatus.map { "HTTP \($0)" } ?? failure.code) (attempt \(attempt + 1) of \(configuration.maxAttempts))")
+            logger.notice("retrying \(method) \(path) in \(Self.milliseconds(wait)) ms after \(failure.httpStatus.map { "HTTP \($0)" } ?? failure.code.rawValue) (attempt \(attempt + 1) of \(configuration.maxAttempts))")
             do { try await Task.sleep(for: wait) } catch {
-                throw APIError(code: "CANCELLED", message: "\(method) \(path) was cancelled")
+                throw APIError(code: .cancelled, message: "\(method) \(path) was cancelled")
             }
             if mayHaveHappened, let reconcile {
                 do {
@@ -361,7 +361,7 @@ public final class GatewayClient: Sendable {
             return .answer(status: Int(response.status.code), body: response.body.map { Data($0.readableBytesView) } ?? Data(),
                            retryAfter: response.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter))
         } catch {
-            return .transport(APIError(code: Self.isTimeout(error) ? "DEADLINE_EXCEEDED" : "TRANSPORT",
+            return .transport(APIError(code: Self.isTimeout(error) ? .deadlineExceeded : .transport,
                                        message: "\(method) \(configuration.endpoint)\(path) failed: \(Self.describe(error))"))
         }
     }

@@ -111,7 +111,7 @@ extension APIError {
     public static func from(httpStatus: Int, body: Data) -> APIError {
         if let document = try? JSONValue(parsing: body), case .object(let o) = document,
            o["code"] != nil || o["message"] != nil {
-            let code: String
+            let code: Code
             switch o["code"] {
             case .integer(let n)?: code = grpcNames[Int(n)] ?? name(forHTTPStatus: httpStatus)
             case .string(let s)? where !s.isEmpty: code = connectName(s)
@@ -132,13 +132,13 @@ extension APIError {
     }
 
     /// Connect's code ("invalid_argument", "canceled") as the gRPC name.
-    static func connectName(_ code: String) -> String {
+    static func connectName(_ code: String) -> Code {
         let upper = code.uppercased()
-        return upper == "CANCELED" ? "CANCELLED" : upper
+        return upper == "CANCELED" ? .cancelled : Code(rawValue: upper)
     }
 
     /// The gRPC number of a code name (for writing google.rpc.Status).
-    static func grpcNumber(_ name: String) -> Int {
+    static func grpcNumber(_ name: Code) -> Int {
         grpcNames.first { $0.value == name }?.key ?? 2
     }
 
@@ -154,7 +154,7 @@ extension APIError {
                 return .object(fields)
             })
         case .connect, .connectDebug:
-            o["code"] = .string(code == "CANCELLED" ? "canceled" : code.lowercased())
+            o["code"] = .string(code == .cancelled ? "canceled" : code.rawValue.lowercased())
             o["details"] = .array(details.map { d in
                 var fields: [String: JSONValue] = ["type": .string(d.type)]
                 let value = ProtoSchema.forType(d.type).map { ProtoWire.encode(.object(d.fields), as: $0) } ?? Data()

@@ -254,7 +254,7 @@ public final class GatewaySimulator: Sendable {
     private func status(_ httpStatus: HTTPResponse.Status, code: Int, _ message: String,
                         violations: [FieldViolation] = [], details: [RPCDetail] = []) -> Response {
         let all = (violations.isEmpty ? [] : [RPCDetail.badRequest(violations)]) + details
-        let error = APIError(code: APIError.grpcNames[code] ?? "UNKNOWN", message: message, details: all)
+        let error = APIError(code: APIError.grpcNames[code] ?? .unknown, message: message, details: all)
         let data = error.body(style: configuration.errorStyle)
         return Response(status: httpStatus, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))

@@ -7,7 +7,20 @@ public enum JSONModule {
     static let nullName = "json.null"
     static let arrayMarkerName = "json.array"
 
+    static let help = [
+        LuaHelpEntry("json.encode", "json.encode(value [, {pretty = true}]) -> string",
+                     "JSON with sorted keys; integers stay integers; json.null and json.array(t) for null and [].",
+                     example: "json.encode({a = 1})"),
+        LuaHelpEntry("json.decode", "json.decode(string) -> value", "JSON to Lua; null becomes json.null, arrays stay arrays.",
+                     example: #"json.decode('{"a": [1, 2]}')"#),
+        LuaHelpEntry("json.array", "json.array([t]) -> t", "Marks t (or a new table) as a JSON array, so {} encodes as [].",
+                     example: "json.encode(json.array())"),
+    ]
+
+    static let encodeOptions = LuaOptions("json.encode", [.boolean("pretty", "indent by two spaces")])
+
     public static func register(in state: LuaState) throws {
+        LuaHelp.add(help)
         try state.registerModule("json") { call in
             LuaState.pushFunctionTable([
                 LuaFunction("encode", encode),
@@ -80,13 +93,7 @@ public enum JSONModule {
 
     static func encode(_ call: LuaCall) throws -> Int32 {
         try call.checkAny(1)
-        var pretty = false
-        if call.count >= 2 && call.type(at: 2) != .nil {
-            try call.checkTable(2)
-            call.pushRawField(2, "pretty")
-            pretty = lua_toboolean(call.L, -1) != 0
-            gwlua_pop(call.L, 1)
-        }
+        let pretty = try encodeOptions.read(call, at: 2).bool("pretty") ?? false
         lua_settop(call.L, 1)
         var encoder = LuaJSONEncoder(L: call.L, pretty: pretty)
         try encoder.encode(at: 1)
@@ -161,7 +168,7 @@ struct LuaJSONEncoder {
     var output: [UInt8] = []
     private var visiting: Set<UnsafeRawPointer> = []
     private var path: [PathElement] = []
-    static let maxDepth = 128
+    static let maxDepth = LuaConverter.maxDepth
 
     enum PathElement {
         case key(String)

@@ -17,22 +17,19 @@ public final class LuaInterruption: Sendable {
 
     /// Stops running Lua code at the next instruction ("interrupted!") and makes
     /// any pending wait cancel its task. Async-signal-safe.
-    public func request(reason: Int = 1) {
+    public func request(reason: InterruptReason = .interrupt) {
         // A timeout is final: a signal after it does not change why the run stopped.
-        if !isTimedOut { reasonCode.store(reason, ordering: .relaxed) }
+        if !isTimedOut { reasonCode.store(reason.rawValue, ordering: .relaxed) }
         requested.store(true, ordering: .releasing)
         let raw = state.load(ordering: .acquiring)
         if raw != 0, let L = OpaquePointer(bitPattern: raw) { gwlua_interrupt(L) }
     }
 
-    /// `request(reason:)` for a `--timeout` (others: 1 SIGINT, 3 SIGTERM).
-    public static let timeoutReason = 2
-
     public var isRequested: Bool { requested.load(ordering: .acquiring) }
-    public var reason: Int { reasonCode.load(ordering: .relaxed) }
+    public var reason: InterruptReason { InterruptReason(rawValue: reasonCode.load(ordering: .relaxed)) ?? .none }
 
     /// True once a timeout was requested (it is never reset).
-    public var isTimedOut: Bool { isRequested && reason == LuaInterruption.timeoutReason }
+    public var isTimedOut: Bool { isRequested && reason == .timeout }
 
     /// Clears the request (the REPL does, after reporting it), unless it is a
     /// timeout, which ends the session. On the Lua thread.
@@ -146,7 +143,7 @@ extension LuaState {
             }
             if finished { break }
             if !cancelled && !draining && interruption.isRequested {
-                if interruption.reason != LuaInterruption.timeoutReason, let onInterruption, onInterruption() {
+                if interruption.reason != .timeout, let onInterruption, onInterruption() {
                     draining = true
                 } else {
                     cancelled = true
@@ -156,7 +153,7 @@ extension LuaState {
         }
         if let handlerError { throw handlerError }
         if cancelled {
-            throw LuaError.interrupted(interruption.reason == LuaInterruption.timeoutReason ? "timeout reached" : "interrupted!")
+            throw LuaError.interrupted(interruption.reason == .timeout ? "timeout reached" : "interrupted!")
         }
         switch slot.result {
         case .success(let value): return value

@@ -46,7 +46,7 @@ public enum LuaSignals {
         let raw = LuaSignals.target.load(ordering: .acquiring)
         guard raw != 0, let pointer = UnsafeRawPointer(bitPattern: raw) else { return }
         Unmanaged<LuaInterruption>.fromOpaque(pointer)._withUnsafeGuaranteedRef {
-            $0.request(reason: signo == SIGTERM ? 3 : 1)
+            $0.request(reason: signo == SIGTERM ? .terminate : .interrupt)
         }
     }
 }

@@ -36,16 +36,7 @@ public struct LuaStandalone {
         self.environment = environment
     }
 
-    public enum ExitStatus {
-        public static let success: Int32 = 0
-        public static let failure: Int32 = 1
-        public static let usage: Int32 = 64
-        public static let noInput: Int32 = 66
-        public static let interrupted: Int32 = 130
-        public static let terminated: Int32 = 143
-        /// A wall-clock limit (`--timeout`) stopped the script, as timeout(1) reports it.
-        public static let timedOut: Int32 = 124
-    }
+    public typealias ExitStatus = LuaHost.ExitStatus
 
     /// The script file the words name (nil for `-e` only, stdin, or bad words).
     public var scriptPath: String? {

@@ -78,7 +78,7 @@ public struct LuaUserdata: Hashable {
 public struct LuaConversionOptions: Sendable {
     /// Nesting deeper than this is an error (also the guard against stack exhaustion).
     public var maxDepth: Int
-    public init(maxDepth: Int = 100) { self.maxDepth = maxDepth }
+    public init(maxDepth: Int = LuaConverter.maxDepth) { self.maxDepth = maxDepth }
 }
 
 extension LuaValue {
@@ -176,7 +176,9 @@ extension LuaValue {
         case .userdata(let u):
             try LuaObjectSlot.push(u, onto: L)
         case .table(let t):
-            guard depth < 200 else { throw LuaError.conversion("table nesting is deeper than 200 levels") }
+            guard depth < LuaConverter.maxDepth else {
+                throw LuaError.conversion("table nesting is deeper than \(LuaConverter.maxDepth) levels")
+            }
             lua_createtable(L, Int32(clamping: t.array.count), Int32(clamping: t.hash.count))
             for (i, v) in t.array.enumerated() {
                 try v.push(onto: L, depth: depth + 1)

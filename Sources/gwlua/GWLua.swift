@@ -42,7 +42,7 @@ func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interac
     do {
         status = try runLua(options: options, arguments: arguments, scriptStart: scriptStart, interactive: interactive, report: report)
     } catch {
-        let failed: Int32 = (error as? ExitCode).map(\.rawValue) ?? (error is ValidationError ? 64 : 1)
+        let failed: Int32 = (error as? ExitCode).map(\.rawValue) ?? (error is ValidationError ? ExitStatus.usage : ExitStatus.failure)
         writeMetrics(metrics, status: failed, report: report.value)
         throw error
     }
@@ -70,12 +70,12 @@ private func runLua(options: HostOptions, arguments: [String], scriptStart: Int,
         do { lock = try RunLock(path: path, wait: options.lockWait ?? 0) } catch {
             fputs("gwlua: \(error)\(options.lockWait.map { " (waited \($0) s)" } ?? ""); exiting\n", gwlua_stderr())
             if options.json {
-                let code = { if case .held = error { return "LOCKED" } else { return "CONFIG" } }()
-                print(JSONValue.object(["event": .string("error"), "code": .string(code),
+                let code: APIError.Code = { if case .held = error { return .locked } else { return .config } }()
+                print(JSONValue.object(["event": .string("error"), "code": .string(code.rawValue),
                                         "message": .string(String(describing: error))]).compactText)
             }
-            if case .held = error { return 75 }
-            return 78
+            if case .held = error { return ExitStatus.temporary }
+            return ExitStatus.config
         }
     }
     defer { withExtendedLifetime(lock) {} }
@@ -108,7 +108,7 @@ private func runLua(options: HostOptions, arguments: [String], scriptStart: Int,
     runner.interactive = { REPL(state: $0, options: replOptions).run() }
     runner.exitStatusForErrorCode = exitStatus(forErrorCode:)
     var status = runner.run()
-    if status == LuaStandalone.ExitStatus.timedOut, let seconds = options.timeout {
+    if status == ExitStatus.timedOut, let seconds = options.timeout {
         fputs("gwlua: the --timeout limit of \(seconds) s was reached; the script was stopped\n", gwlua_stderr())
     }
     if let server { _ = blockingRun { await server.stop() } }
@@ -155,7 +155,7 @@ struct Run: ParsableCommand {
             // Parsed by hand (lua(1)'s words follow), so say which command's usage applies.
             fputs("gwlua run: \(HostOptions.message(for: error))\nUsage: gwlua run [options] [script [args]]\n  See 'gwlua run --help'.\n",
                   gwlua_stderr())
-            throw ExitCode(64)
+            throw ExitCode(ExitStatus.usage)
         }
         throw ExitCode(try runLua(options: host, arguments: argv, scriptStart: argv.count - lua.count))
     }

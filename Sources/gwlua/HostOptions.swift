@@ -131,7 +131,7 @@ struct HostOptions: ParsableArguments {
             let started = StartedServer()
             let outcome = blockingRun { started.server = try await SimServer.start(configuration: config) }
             if case .failure(let error) = outcome { throw error }
-            guard let server = started.server else { throw ExitCode(69) }
+            guard let server = started.server else { throw ExitCode(ExitStatus.unavailable) }
             // The emulator accepts any token; a real one is not needed (nor sent anywhere else).
             return (GatewaySettings(endpoint: server.endpoint, token: environment[variable].flatMap { $0.isEmpty ? nil : $0 } ?? "local",
                                     tokenSource: variable), server)
@@ -153,13 +153,4 @@ final class StartedServer: @unchecked Sendable {
 }
 
 /// DESIGN.md's exit codes for uncaught structured errors.
-func exitStatus(forErrorCode code: String) -> Int32? {
-    switch code {
-    case "VALIDATION", "INVALID_ARGUMENT", "JOURNAL": return 65
-    case "UNAVAILABLE", "TRANSPORT", "DEADLINE_EXCEEDED", "INTERNAL": return 69
-    case "RESOURCE_EXHAUSTED": return 75
-    case "UNAUTHENTICATED", "PERMISSION_DENIED": return 77
-    case "CONFIG": return 78
-    default: return nil
-    }
-}
+func exitStatus(forErrorCode code: String) -> Int32? { APIError.Code(rawValue: code).exitStatus }

@@ -59,7 +59,7 @@ enum Deadline {
         let raw = Deadline.target.load(ordering: .acquiring)
         guard raw != 0, let pointer = UnsafeRawPointer(bitPattern: raw) else { return }
         Unmanaged<LuaInterruption>.fromOpaque(pointer)._withUnsafeGuaranteedRef {
-            $0.request(reason: LuaInterruption.timeoutReason)
+            $0.request(reason: .timeout)
         }
         REPL.interruptRead()  // a REPL waiting at its prompt ends too
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayKit
 import GatewayLua
+import LuaHost
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,8 +20,11 @@ struct RunMetrics {
 
     /// DESIGN.md's exit codes, named for `gwlua_run_outcome`.
     static let outcomes: [(status: Int32, name: String)] = [
-        (0, "success"), (1, "error"), (2, "partial"), (64, "usage"), (65, "invalid"), (66, "no_input"), (69, "unavailable"),
-        (75, "temporary"), (77, "denied"), (78, "config"), (124, "timeout"), (130, "interrupted"), (143, "terminated"),
+        (ExitStatus.success, "success"), (ExitStatus.failure, "error"), (ExitStatus.partial, "partial"),
+        (ExitStatus.usage, "usage"), (ExitStatus.invalid, "invalid"), (ExitStatus.noInput, "no_input"),
+        (ExitStatus.unavailable, "unavailable"), (ExitStatus.temporary, "temporary"), (ExitStatus.denied, "denied"),
+        (ExitStatus.config, "config"), (ExitStatus.timedOut, "timeout"), (ExitStatus.interrupted, "interrupted"),
+        (ExitStatus.terminated, "terminated"),
     ]
 
     func write(status: Int32, report: RunReport?, api: APIMetrics.Snapshot) throws {
@@ -48,12 +52,12 @@ struct RunMetrics {
             gauge("gwlua_run_last_success_timestamp_seconds", "When a run last exited 0 (Unix time); kept across failed runs.",
                   [("", lastSuccess)])
         }
-        let items = report?.items ?? [:]
+        let items = report?.tally.byAction ?? [:]
         var itemSamples: [(String, Double)] = []
         for action in PlanItem.Action.allCases.map(\.rawValue) {
             for result in ["ok", "failed", "skipped"] {
                 itemSamples.append(("action=\"\(action)\",result=\"\(result)\"",
-                                    Double(items[RunReport.ItemKey(action: action, result: result)] ?? 0)))
+                                    Double(items["\(action)/\(result)"] ?? 0)))
             }
         }
         gauge("gwlua_run_items", "Apply items of the last run, by plan action and result.", itemSamples)

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import GatewayKit
 import GatewaySim
+import LuaHost
 
 extension SimConfiguration.DNSUpdate: ExpressibleByArgument {}
 extension SimConfiguration.ClientIDs: ExpressibleByArgument {}
@@ -91,7 +92,7 @@ struct Sim: ParsableCommand {
         }
         if case .failure(let error) = outcome {
             FileHandle.standardError.write(Data("gwlua sim: \(error)\n".utf8))
-            throw ExitCode(69)
+            throw ExitCode(ExitStatus.unavailable)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatewayKit
+import LuaHost
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,8 +58,8 @@ struct Validate: ParsableCommand {
         if !quiet || invalid > 0 {
             printError("\(valid) valid, \(invalid) invalid")
         }
-        if unreadable { throw ExitCode(66) }
-        if invalid > 0 { throw ExitCode(65) }
+        if unreadable { throw ExitCode(ExitStatus.noInput) }
+        if invalid > 0 { throw ExitCode(ExitStatus.invalid) }
     }
 
     private func printError(_ s: String) {

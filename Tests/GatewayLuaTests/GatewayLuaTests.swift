@@ -1,4 +1,5 @@
 import CLua
+import GatewayKit
 import GatewayLua
 import LuaHost
 import Testing
@@ -216,21 +217,90 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
 }
 
 @Suite struct RunReportTests {
+    func report(failed: Int, succeeded: Int, codes: Set<APIError.Code>) -> RunReport {
+        var tally = ApplyTally()
+        tally.failed = failed
+        tally.created = succeeded
+        tally.failureCodes = codes
+        let report = RunReport()
+        report.add(tally)
+        return report
+    }
+
     @Test func exitStatusFollowsTheFailures() {
-        let none = RunReport()
-        none.add(failed: 0, succeeded: 3, codes: [])
-        #expect(none.exitStatus == nil)
-        let mixed = RunReport()
-        mixed.add(failed: 2, succeeded: 3, codes: ["UNAVAILABLE"])
-        #expect(mixed.exitStatus == 2)
-        let down = RunReport()
-        down.add(failed: 4, succeeded: 0, codes: ["UNAVAILABLE", "TRANSPORT"])
-        #expect(down.exitStatus == 69)
-        let denied = RunReport()
-        denied.add(failed: 4, succeeded: 1, codes: ["PERMISSION_DENIED"])
-        #expect(denied.exitStatus == 77)
-        let varied = RunReport()
-        varied.add(failed: 2, succeeded: 0, codes: ["UNAVAILABLE", "INVALID_ARGUMENT"])
-        #expect(varied.exitStatus == 2)
+        #expect(report(failed: 0, succeeded: 3, codes: []).exitStatus == nil)
+        #expect(report(failed: 2, succeeded: 3, codes: [.unavailable]).exitStatus == ExitStatus.partial)
+        #expect(report(failed: 4, succeeded: 0, codes: [.unavailable, .transport]).exitStatus == ExitStatus.unavailable)
+        #expect(report(failed: 4, succeeded: 1, codes: [.permissionDenied]).exitStatus == ExitStatus.denied)
+        #expect(report(failed: 2, succeeded: 0, codes: [.unavailable, .invalidArgument]).exitStatus == ExitStatus.partial)
+    }
+}
+
+/// The declarative layer: every options table checked in one wording, empty lists
+/// that stay lists, and help for every function.
+@Suite struct BindingLayerTests {
+    /// Every options table in the Lua API: an unknown key, a wrong type and an
+    /// out-of-range value each raise the one wording, at the caller's line.
+    @Test(arguments: [
+        ("gateway.client{bogus = 1}", "unknown option 'bogus' to 'gateway.client' (known: endpoint, max_attempts, retry_delay, retry_max_delay, timeout, token)"),
+        ("gateway.client{timeout = '30'}", "bad option 'timeout' to 'gateway.client' (number expected, got string)"),
+        ("gateway.client{endpoint = 5}", "bad option 'endpoint' to 'gateway.client' (string expected, got number)"),
+        ("gateway.client{max_attempts = 2.5}", "bad option 'max_attempts' to 'gateway.client' (a whole number from 1 to 100 expected, got 2.5)"),
+        ("gateway.client{max_attempts = 0}", "bad option 'max_attempts' to 'gateway.client' (a whole number from 1 to 100 expected, got 0)"),
+        ("gateway.client{retry_delay = -1}", "bad option 'retry_delay' to 'gateway.client' (a number from 0 to 60 expected, got -1)"),
+        ("c:wait('x', {bogus = 1})", "unknown option 'bogus' to 'c:wait' (known: interval, on_status, timeout)"),
+        ("c:wait('x', {timeout = 'x'})", "bad option 'timeout' to 'c:wait' (number expected, got string)"),
+        ("c:wait('x', {on_status = 1})", "bad option 'on_status' to 'c:wait' (function expected, got number)"),
+        ("c:delete('x', {wait = 'yes'})", "bad option 'wait' to 'c:delete' (boolean expected, got string)"),
+        ("c:delete('x', {interval = 0})", "bad option 'interval' to 'c:delete' (a number from 0.01 to 3600 expected, got 0)"),
+        ("c:list{since = 1}", "unknown option 'since' to 'c:list' (known: updated_after)"),
+        ("c:list{updated_after = 1}", "bad option 'updated_after' to 'c:list' (string expected, got number)"),
+        ("c:plan({}, {prune = 'yes'})", "bad option 'prune' to 'c:plan' (boolean expected, got string)"),
+        ("c:plan({}, {replace = 'x'})", "bad option 'replace' to 'c:plan' (true, false or a list of strings expected, got string)"),
+        ("c:plan({}, {prefix = ''})", "bad option 'prefix' to 'c:plan' (a non-empty string expected, got an empty one)"),
+        ("c:apply({}, {concurrency = 'x'})", "bad option 'concurrency' to 'c:apply' (number expected, got string)"),
+        ("c:apply({}, {concurrency = 0})", "bad option 'concurrency' to 'c:apply' (a whole number from 1 to 1024 expected, got 0)"),
+        ("c:apply({}, {on_result = true})", "bad option 'on_result' to 'c:apply' (function expected, got boolean)"),
+        ("c:apply({}, {bogus = 1})", "unknown option 'bogus' to 'c:apply'"),
+        ("gateway.new({}, {zone = {}})", "unknown option 'zone' to 'gateway.new' (known: zones)"),
+        ("gateway.validate({}, {zones = 'US'})", "bad option 'zones' to 'gateway.validate' (a list of strings expected, got string)"),
+        ("gateway.to_json({}, {pretty = 1})", "bad option 'pretty' to 'gateway.to_json' (boolean expected, got number)"),
+        ("gateway.builder('x'):build{zones = {1}}", "bad option 'zones' to ':build' (a list of strings expected, got a table of other things)"),
+        ("json.encode({}, {indent = 2})", "unknown option 'indent' to 'json.encode' (known: pretty)"),
+    ])
+    func everyOptionsTableSpeaksOneWording(_ code: String, _ message: String) throws {
+        let state = try gatewayState()
+        // Options are read before any request, so no server is needed.
+        let failure = try state.failure("local c = gateway.client{endpoint = 'http://127.0.0.1:9', token = 't'}\n\(code)")
+        #expect(failure.hasPrefix("spec:2: "), "\(failure)")
+        #expect(failure.contains(message), "\(failure)")
+    }
+
+    /// An empty list survives every path back to Lua as an array.
+    @Test func emptyListsStayArrays() throws {
+        let state = try gatewayState()
+        #expect(try state.eval("""
+            local s = gateway.new{name = "e", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {},
+                                  endpointConfiguration = {additionalDns = {}}}
+            local ok, issues = gateway.validate(s)
+            return json.encode{dns = s.endpointConfiguration.additionalDns, issues = issues, decoded = json.decode("[]")}
+            """) == .string(#"{"decoded":[],"dns":[],"issues":[]}"#))
+    }
+
+    /// Every function of `gateway`, the client and `json` has help (.help reads it).
+    @Test func everyFunctionHasHelp() throws {
+        let state = try gatewayState()
+        let names = try state.eval("""
+            local names = {}
+            for module, t in pairs{gateway = gateway, json = json} do
+              for k, v in pairs(t) do if type(v) == "function" then names[#names + 1] = module .. "." .. k end end
+            end
+            table.sort(names)
+            return table.concat(names, " ")
+            """)
+        guard case .string(let text) = names else { Issue.record("no names"); return }
+        let functions = text.string.split(separator: " ").map(String.init) + GatewayModule.clientMethods
+        #expect(functions.count > 15)
+        for name in functions { #expect(LuaHelp.entry(for: name)?.name == name, "no help for \(name)") }
     }
 }

@@ -39,7 +39,7 @@ func rawRequest(_ server: SimServer, _ method: String, _ path: String, body: Str
             let (status, body) = try await rawRequest(server, "PATCH", "/\(id)", body: #"{"zones":["US-WEST-04A"]}"#)
             #expect(status == 400)
             let error = APIError.from(httpStatus: status, body: try body.serialized())
-            #expect(error.code == "INVALID_ARGUMENT")
+            #expect(error.code == .invalidArgument)
             #expect(error.details.flatMap(\.fieldViolations).map(\.field) == ["name", "coreWeaveAuth", "bodyBasedRouting"])
             let (emptyStatus, empty) = try await rawRequest(server, "PATCH", "/\(id)", body: "{}")
             #expect(emptyStatus == 400)
@@ -93,7 +93,7 @@ func rawRequest(_ server: SimServer, _ method: String, _ path: String, body: Str
             #expect(try await client.get(id).status.status == .deleting)
             #expect(try await client.delete(id).status.status == .deleting)
             let refused = await #expect(throws: APIError.self) { try await client.update(id, spec("slow-delete")) }
-            #expect(refused?.code == "FAILED_PRECONDITION")
+            #expect(refused?.code == .failedPrecondition)
             #expect(refused?.details.first?.type == RPCDetail.preconditionFailure)
             // A plan treats a DELETING gateway as gone: its name is a create, and prune never deletes it again.
             let existing = try await client.list()
@@ -108,7 +108,7 @@ func rawRequest(_ server: SimServer, _ method: String, _ path: String, body: Str
             _ = try await client.delete(id)
             try await client.waitUntilGone(id, timeout: 30, interval: 0.05)
             let gone = await #expect(throws: APIError.self) { try await client.get(id) }
-            #expect(gone?.code == "NOT_FOUND")
+            #expect(gone?.code == .notFound)
             #expect(try await client.list().isEmpty)
             #expect((server.simulator.requestCounts()["get"] ?? 0) >= 2)
         }
@@ -167,26 +167,26 @@ func rawRequest(_ server: SimServer, _ method: String, _ path: String, body: Str
             let invalid = await #expect(throws: APIError.self) {
                 try await client.create(GatewaySpec(name: "x", zones: ["MARS-01A"], coreWeaveAuth: .init(), pathBasedRouting: .init()))
             }
-            #expect(invalid?.code == "INVALID_ARGUMENT")
+            #expect(invalid?.code == .invalidArgument)
             #expect(invalid?.httpStatus == 400)
             #expect(invalid?.details.first?.fieldViolations.first?.field == "zones[1]")
 
             let missing = await #expect(throws: APIError.self) { try await client.get("00000000-0000-0000-0000-000000000000") }
-            #expect(missing?.code == "NOT_FOUND")
+            #expect(missing?.code == .notFound)
             #expect(missing?.details.first?.json == .object([
                 "type": .string("google.rpc.ResourceInfo"), "resourceType": .string("gateway"),
                 "resourceName": .string("00000000-0000-0000-0000-000000000000"), "description": .string("no such gateway")]))
 
             let id = try #require(try await client.create(spec("only")).spec.id)
             let quota = await #expect(throws: APIError.self) { try await client.create(spec("second")) }
-            #expect(quota?.code == "RESOURCE_EXHAUSTED")
+            #expect(quota?.code == .resourceExhausted)
             #expect(quota?.details.first?.type == RPCDetail.quotaFailure)
             #expect(quota?.isQuotaExhausted == true)
             #expect(server.simulator.requestCounts()["create"] == 3, "a quota refusal is not retried")
 
             _ = try await client.delete(id)
             let deleting = await #expect(throws: APIError.self) { try await client.update(id, spec("only")) }
-            #expect(deleting?.code == "FAILED_PRECONDITION")
+            #expect(deleting?.code == .failedPrecondition)
             #expect(deleting?.description.contains("gateway/\(id): the gateway is STATUS_DELETING") == true)
         }
     }
@@ -225,7 +225,7 @@ func rawRequest(_ server: SimServer, _ method: String, _ path: String, body: Str
             let start = clock.now
             let failed = await #expect(throws: APIError.self) { try await client.waitUntilReady(id, timeout: 600, interval: 0.05) }
             #expect(clock.now - start < .seconds(60), "FAILED ends the wait, not the timeout")
-            #expect(failed?.code == "FAILED_PRECONDITION")
+            #expect(failed?.code == .failedPrecondition)
             #expect(failed?.gateway?.status.status == .failed)
             #expect(failed?.message.contains("Ready: ProvisioningFailed: no capacity for the gateway in US-EAST-04A") == true)
             #expect((server.simulator.requestCounts()["get"] ?? 0) < 100)

@@ -98,7 +98,7 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
         try await withEmulator(.init(token: "right")) { client, server in
             // Wrong token: 403 PERMISSION_DENIED, not retried.
             let error = await #expect(throws: APIError.self) { try await client.parameters() }
-            #expect(error?.code == "PERMISSION_DENIED")
+            #expect(error?.code == .permissionDenied)
             #expect(error?.httpStatus == 403)
             #expect(server.simulator.requestCounts()["parameters"] == 1)
         }
@@ -106,10 +106,10 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
             let invalid = await #expect(throws: APIError.self) {
                 try await client.create(GatewaySpec(name: "x", zones: ["MARS-01A"], coreWeaveAuth: .init(), pathBasedRouting: .init()))
             }
-            #expect(invalid?.code == "INVALID_ARGUMENT")
+            #expect(invalid?.code == .invalidArgument)
             #expect(invalid?.details.first?.fieldViolations.first?.field == "zones[1]")
             let missing = await #expect(throws: APIError.self) { try await client.get("00000000-0000-0000-0000-000000000000") }
-            #expect(missing?.code == "NOT_FOUND")
+            #expect(missing?.code == .notFound)
             #expect(missing?.httpStatus == 404)
             var withID = spec("dup")
             withID.id = "7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c"
@@ -117,7 +117,7 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
             var other = spec("someone-else")
             other.id = withID.id
             let conflict = await #expect(throws: APIError.self) { try await client.create(other) }
-            #expect(conflict?.code == "ALREADY_EXISTS")
+            #expect(conflict?.code == .alreadyExists)
         }
         // No token sent at all is refused before sending anything.
         #expect(throws: APIError.self) { try GatewayClient(configuration: .init(endpoint: "http://127.0.0.1:1", token: "")) }
@@ -127,7 +127,7 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
         let refused = #expect(throws: APIError.self) {
             try GatewayClient(configuration: .init(endpoint: "http://api.example.com", token: "secret-token"))
         }
-        #expect(refused?.code == "CONFIG")
+        #expect(refused?.code == .config)
         #expect(refused?.description.contains("secret-token") == false)
         _ = try GatewayClient(configuration: .init(endpoint: "http://localhost:9", token: "t"))
         _ = try GatewayClient(configuration: .init(endpoint: "https://api.coreweave.com", token: "t"))
@@ -143,7 +143,7 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
             let start = clock.now
             let error = await #expect(throws: APIError.self) { try await client.parameters() }
             let elapsed = clock.now - start
-            #expect(error?.code == "RESOURCE_EXHAUSTED")
+            #expect(error?.code == .resourceExhausted)
             #expect(server.simulator.requestCounts()["parameters"] == 3)
             // The client chose to wait exactly the Retry-After (its notice log says so)...
             let retries = log.messages.filter { $0.hasPrefix("retrying GET") }
@@ -180,7 +180,7 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
     @Test func unavailableAfterRetries() async throws {
         try await withEmulator(.init(failRate: 1), client: { $0.maxAttempts = 4 }) { client, server in
             let error = await #expect(throws: APIError.self) { try await client.list() }
-            #expect(error?.code == "UNAVAILABLE")
+            #expect(error?.code == .unavailable)
             #expect(server.simulator.requestCounts()["list"] == 4)
         }
     }

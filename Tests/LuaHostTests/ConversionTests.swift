@@ -62,7 +62,8 @@ import Testing
     @Test func depthIsCapped() throws {
         let state = try makeState()
         try state.run("deep = {}; local t = deep; for i = 1, 500 do t.n = {}; t = t.n end", name: "=test")
-        #expect(throws: LuaError.conversion("table nesting is deeper than 100 levels")) {
+        // One depth policy for every conversion (LuaConverter.maxDepth).
+        #expect(throws: LuaError.conversion("table nesting is deeper than \(LuaConverter.maxDepth) levels")) {
             try state.global("deep")
         }
         state.push(LuaFunction("noop") { _ in 0 })
