@@ -453,25 +453,56 @@ final class ClientIDMode: Sendable {
 
 /// Gateway ids that a create of this process made or adopted, so that two
 /// creates of the same spec never both adopt one gateway. A claim matters only
-/// while a lost create may still look for its gateway (the clock-skew margin),
-/// so old ones are dropped: a long-running process does not grow with every create.
+/// while a lost create may still look for its gateway (the clock-skew margin and
+/// a call's time budget), so claims live in two generations that rotate every
+/// `generation`: a long-running process does not grow with every create, and a
+/// claim is kept between one and two generations. UUIDs are kept as 16 bytes.
 final class Claims: Sendable {
     static let shared = Claims()
-    private let state = Mutex<(ids: [String: ContinuousClock.Instant], pruned: ContinuousClock.Instant)>(([:], .now))
-    /// How long a claim is kept: twice the window in which a lost create adopts.
-    static let kept: Duration = .seconds(GatewayClient.clockSkewMargin * 2)
+    static let generation: Duration = .seconds(GatewayClient.clockSkewMargin * 2)
+
+    /// A claimed id: a UUID as its 16 bytes, anything else as lowercase text.
+    enum Key: Hashable {
+        case uuid(UInt64, UInt64)
+        case text(String)
+
+        init(_ id: String) {
+            var parts: (UInt64, UInt64) = (0, 0)
+            var digits = 0
+            for c in id.utf8 where c != UInt8(ascii: "-") {
+                guard let v = Self.hex(c), digits < 32 else { digits = -1; break }
+                if digits < 16 { parts.0 = parts.0 << 4 | UInt64(v) } else { parts.1 = parts.1 << 4 | UInt64(v) }
+                digits += 1
+            }
+            self = digits == 32 ? .uuid(parts.0, parts.1) : .text(id.lowercased())
+        }
+
+        static func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 97...102: return c - 87
+            case 65...70: return c - 55
+            default: return nil
+            }
+        }
+    }
+
+    private let state = Mutex<(current: Set<Key>, previous: Set<Key>, rotated: ContinuousClock.Instant)>(([], [], .now))
 
     /// Claims `id`; false when it was already claimed (or there is none).
     @discardableResult
     func claim(_ id: String?) -> Bool {
         guard let id else { return false }
+        let key = Key(id)
         let now = ContinuousClock.now
-        return state.withLock { state in
-            if state.ids.count > 4096, now - state.pruned > .seconds(60) {
-                state.ids = state.ids.filter { now - $0.value < Self.kept }
-                state.pruned = now
+        return state.withLock { s in
+            if now - s.rotated > Self.generation {
+                s.previous = s.current
+                s.current = []
+                s.rotated = now
             }
-            return state.ids.updateValue(now, forKey: id.lowercased()) == nil
+            guard !s.previous.contains(key) else { return false }
+            return s.current.insert(key).inserted
         }
     }
 }
