@@ -131,20 +131,37 @@ func benchSpecs(count: Int, rounds: Int, documentsPath: String?) throws {
     end
     return last
     """
+    let validator = """
+    local n = ... local zones = \(zones) local validate = plainValidate local last
+    for i = 1, n do
+      last = validate{name = "llm-" .. i, zones = {zones[i % 4 + 1]}, coreWeaveAuth = {},
+                      bodyBasedRouting = {apiType = "API_TYPE_OPENAI"},
+                      endpointConfiguration = {additionalDns = {"llm" .. i .. ".example.com"}}}
+    end
+    return last
+    """
+    try state.run("ZONES = \(zones)\n" + plainLuaValidator, name: "=validator")
     _ = try timeLoop(state, table, n: count / 10)
     _ = try timeLoop(state, builder, n: count / 10)
-    var t: [Double] = [], b: [Double] = [], p: [Double] = []
+    _ = try timeLoop(state, validator, n: count / 10)
+    var t: [Double] = [], b: [Double] = [], p: [Double] = [], v: [Double] = []
     for _ in 0..<rounds {
         t.append(try timeLoop(state, table, n: count))
         b.append(try timeLoop(state, builder, n: count))
+        v.append(try timeLoop(state, validator, n: count))
         p.append(try timeLoop(state, plain, n: count))
     }
     let perSecond = { (s: Double) in Double(count) / s }
     let us = { (s: Double) in s / Double(count) * 1e6 }
     print("specs: \(count) specs x \(rounds) rounds, median per round, one core")
-    print(String(format: "  gateway.new{...}        %9.0f specs/s  %6.2f us/spec  (target >= 250,000/s)", perSecond(median(t)), us(median(t))))
-    print(String(format: "  gateway.builder():build %9.0f specs/s  %6.2f us/spec", perSecond(median(b)), us(median(b))))
+    print(String(format: "  gateway.new{...}        %9.0f specs/s  %6.2f us/spec  %.2fx the plain-Lua validator (target >= 2x)",
+                 perSecond(median(t)), us(median(t)), median(v) / median(t)))
+    print(String(format: "  gateway.builder():build %9.0f specs/s  %6.2f us/spec  %.2fx the plain-Lua validator (target >= 2x)",
+                 perSecond(median(b)), us(median(b)), median(v) / median(b)))
+    print(String(format: "  plain-Lua validator     %9.0f specs/s  %6.2f us/spec  (the same rules as a user writes them)",
+                 perSecond(median(v)), us(median(v))))
     print(String(format: "  plain Lua tables only   %9.0f specs/s  %6.2f us/spec  (the loop's own cost)", perSecond(median(p)), us(median(p))))
+    try benchJSON(state, rounds: rounds)
     if let documentsPath {
         // The same documents, as JSON Lines, for the Python reference.
         var out = ""
@@ -154,6 +171,40 @@ func benchSpecs(count: Int, rounds: Int, documentsPath: String?) throws {
         }
         try out.write(toFile: documentsPath, atomically: true, encoding: .utf8)
         print("  gwlua per spec (table form): \(String(format: "%.2f", us(median(t)))) us")
+    }
+}
+
+/// json.encode and json.decode against Debian's lua-cjson, loaded into the same
+/// state, on the same small (one spec) and large (1,000 specs) documents.
+func benchJSON(_ state: LuaState, rounds: Int) throws {
+    guard (try? state.run("cjson = require 'cjson'", name: "=cjson")) != nil else {
+        print("  json vs lua-cjson: lua-cjson not installed (apt-get install lua-cjson)")
+        return
+    }
+    try state.run("""
+    SMALL = {name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, bodyBasedRouting = {apiType = "API_TYPE_OPENAI"},
+             endpointConfiguration = {additionalDns = {"llm.example.com", "*.models.example.com"}}, id = "7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c"}
+    LARGE = {}
+    for i = 1, 1000 do
+      LARGE[i] = {name = "llm-" .. i, zones = {"US-EAST-04A"}, replicas = i, weight = i / 7, ready = i % 2 == 0,
+                  endpointConfiguration = {additionalDns = {"llm" .. i .. ".example.com"}}, note = 'gateway "' .. i .. '"\\n'}
+    end
+    SMALL_TEXT, LARGE_TEXT = cjson.encode(SMALL), cjson.encode(LARGE)
+    """, name: "=docs")
+    func loop(_ body: String) -> String { "local n = ... local x for i = 1, n do x = \(body) end return x" }
+    print("  json vs lua-cjson (same process, same documents; gwlua sorts keys, cjson does not)")
+    for (label, n, doc, text) in [("small", 100_000, "SMALL", "SMALL_TEXT"), ("large", 100, "LARGE", "LARGE_TEXT")] {
+        var ge: [Double] = [], ce: [Double] = [], gd: [Double] = [], cd: [Double] = []
+        for round in 0...rounds {
+            let times = (try timeLoop(state, loop("json.encode(\(doc))"), n: n), try timeLoop(state, loop("cjson.encode(\(doc))"), n: n),
+                         try timeLoop(state, loop("json.decode(\(text))"), n: n), try timeLoop(state, loop("cjson.decode(\(text))"), n: n))
+            if round == 0 { continue }  // warm-up
+            ge.append(times.0); ce.append(times.1); gd.append(times.2); cd.append(times.3)
+        }
+        print(String(format: "    %@ encode: json %.2f us, cjson %.2f us: %.2fx cjson's time (target <= 1.2x)", label,
+                     median(ge) / Double(n) * 1e6, median(ce) / Double(n) * 1e6, median(ge) / median(ce)))
+        print(String(format: "    %@ decode: json %.2f us, cjson %.2f us: %.2fx cjson's time (target <= 1x)", label,
+                     median(gd) / Double(n) * 1e6, median(cd) / Double(n) * 1e6, median(gd) / median(cd)))
     }
 }
 
