@@ -372,15 +372,24 @@ public enum SpecValidator {
         if b.count >= 2 && b[b.startIndex] == 42 && b[b.startIndex + 1] == 46 { b = b.dropFirst(2) }  // "*."
         if b.last == 46 { b = b.dropLast() }  // a fully qualified trailing dot
         if b.isEmpty { return "it has no labels" }
-        for label in b.split(separator: 46, omittingEmptySubsequences: false) {
-            if label.isEmpty { return "it has an empty label (two dots in a row, or a leading dot)" }
-            if label.count > 63 { return "a label is longer than 63 characters" }
-            if label.first == 45 || label.last == 45 { return "a label begins or ends with '-'" }
-            if !label.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) {
-                return "only letters, digits, '-' and '.' are allowed"
+        // One pass over the labels (no array of slices: every spec's names come through here).
+        var start = b.startIndex
+        while true {
+            var end = start
+            while end < b.endIndex && b[end] != 46 { end += 1 }
+            let count = end - start
+            if count == 0 { return "it has an empty label (two dots in a row, or a leading dot)" }
+            if count > 63 { return "a label is longer than 63 characters" }
+            if b[start] == 45 || b[end - 1] == 45 { return "a label begins or ends with '-'" }
+            for i in start..<end {
+                let c = b[i]
+                if !((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c == 45) {
+                    return "only letters, digits, '-' and '.' are allowed"
+                }
             }
+            if end == b.endIndex { return nil }
+            start = end + 1
         }
-        return nil
     }
 
     static func isHeaderTokenByte(_ c: UInt8) -> Bool {
@@ -451,7 +460,14 @@ struct FieldReader {
 }
 
 extension String {
+    /// Equal but for ASCII case (zone names are ASCII); non-ASCII compares exactly.
+    /// Byte by byte: it runs for every zone of every spec, and `lowercased()` allocates.
     func caseInsensitiveEquals(_ other: String) -> Bool {
-        utf8.count == other.utf8.count && lowercased() == other.lowercased()
+        guard utf8.count == other.utf8.count else { return false }
+        for (a, b) in zip(utf8, other.utf8) where a != b {
+            let (x, y) = (a | 0x20, b | 0x20)
+            guard x == y, x >= 97, x <= 122 else { return false }
+        }
+        return true
     }
 }

@@ -105,7 +105,7 @@ final class SpecBuilder {
             let context = SpecsAPI.context(try buildOptions.read(call, at: 2))
             let result = SpecValidator.validate(b.spec, context: context)
             guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
-            call.push(spec.luaData)
+            SpecsAPI.push(spec, in: call)
             return 1
         }
         .meta("__tostring") { b, call in

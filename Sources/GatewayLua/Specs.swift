@@ -13,13 +13,128 @@ enum SpecsAPI {
     static func context(_ options: LuaOptionValues) -> ValidationContext { ValidationContext(zones: options.strings("zones")) }
 
     /// gateway.new(t [, {zones = …}]) -> spec table, or raises the validation error.
+    /// A table in the expected shape is read field by field and validated typed; any
+    /// other (an unknown key, a wrong type, an invalid spec) goes the general way,
+    /// through `readJSON` and document validation, whose issues name every path.
     static func new(_ call: LuaCall) throws -> Int32 {
         try call.checkTable(1)
         let context = context(try newOptions.read(call, at: 2))
+        if let typed = readSpec(call.tableView(1)), let spec = SpecValidator.validate(typed, context: context).spec {
+            push(spec, in: call)
+            return 1
+        }
         let result = SpecValidator.validate(call.readJSON(1), context: context)
         guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
-        call.push(spec.luaData)
+        push(spec, in: call)
         return 1
+    }
+
+    /// The spec a table holds when every field is of the expected type and nothing
+    /// else is there; nil sends the caller the general way.
+    static func readSpec(_ t: LuaTableView) -> GatewaySpec? {
+        var seen = 0
+        func take<T>(_ field: LuaField<T>) -> T?? {
+            switch field {
+            case .absent: return .some(nil)
+            case .value(let v):
+                seen += 1
+                return .some(v)
+            case .other: return nil
+            }
+        }
+        func empty(_ key: StaticString) -> Bool?? {
+            take(t.table(key) { $0.keyCount == 0 }).map { $0.map { $0 } }
+        }
+        guard case .value(let name) = t.string("name") else { return nil }
+        seen += 1
+        guard let zones = take(t.strings("zones")), let id = take(t.string("id")),
+              let coreWeave = empty("coreWeaveAuth"), coreWeave != false,
+              let path = empty("pathBasedRouting"), path != false else { return nil }
+        var spec = GatewaySpec(id: id, name: name, zones: zones ?? [])
+        if coreWeave == true { spec.coreWeaveAuth = CoreWeaveAuth() }
+        if path == true { spec.pathBasedRouting = PathBasedRouting() }
+        guard let body = take(t.table("bodyBasedRouting") { r -> String? in
+            guard case .value(let apiType) = r.string("apiType"), r.keyCount == 1 else { return nil }
+            return apiType
+        }) else { return nil }
+        if let body {
+            guard let apiType = body else { return nil }
+            spec.bodyBasedRouting = BodyBasedRouting(apiType: APIType(rawValue: apiType))
+        }
+        guard let header = take(t.table("headerBasedRouting") { r -> String? in
+            guard case .value(let name) = r.string("headerName"), r.keyCount == 1 else { return nil }
+            return name
+        }) else { return nil }
+        if let header {
+            guard let name = header else { return nil }
+            spec.headerBasedRouting = HeaderBasedRouting(headerName: name)
+        }
+        guard let endpoint = take(t.table("endpointConfiguration") { e -> EndpointConfiguration? in
+            var config = EndpointConfiguration()
+            var fields = 0
+            switch e.strings("additionalDns") {
+            case .absent: break
+            case .value(let list): config.additionalDns = list; fields += 1
+            case .other: return nil
+            }
+            switch e.strings("allowedSourceIpRanges") {
+            case .absent: break
+            case .value(let list): config.allowedSourceIpRanges = list; fields += 1
+            case .other: return nil
+            }
+            return e.keyCount == fields ? config : nil
+        }) else { return nil }
+        if let endpoint {
+            guard let config = endpoint else { return nil }
+            spec.endpointConfiguration = config
+        }
+        guard let wandb = take(t.table("weightsAndBiasesAuth") { w -> WeightsAndBiasesAuth? in
+            var fields = 0
+            func field<T>(_ f: LuaField<T>) -> T?? {
+                switch f {
+                case .absent: return .some(nil)
+                case .value(let v): fields += 1; return .some(v)
+                case .other: return nil
+                }
+            }
+            guard let key = field(w.string("apiKey")), let url = field(w.string("serverUrl")),
+                  let usage = field(w.bool("enableUsageReports")), let limits = field(w.bool("enableRateLimiting")),
+                  w.keyCount == fields else { return nil }
+            return WeightsAndBiasesAuth(apiKey: key, serverUrl: url, enableUsageReports: usage, enableRateLimiting: limits)
+        }) else { return nil }
+        if let wandb {
+            guard let auth = wandb else { return nil }
+            spec.weightsAndBiasesAuth = auth
+        }
+        return t.keyCount == seen ? spec : nil
+    }
+
+    /// Pushes `spec` as a spec table (API field names, arrays marked, the spec metatable). Stack effect: +1.
+    static func push(_ spec: GatewaySpec, in call: LuaCall) {
+        call.pushTable(records: 6, metatable: specMetatable) { t in
+            if let id = spec.id { t.set("id", id) }
+            t.set("name", spec.name)
+            t.set("zones", strings: spec.zones)
+            if let org = spec.organizationId { t.set("organizationId", org) }
+            if spec.coreWeaveAuth != nil { t.set("coreWeaveAuth") }
+            if let w = spec.weightsAndBiasesAuth {
+                t.set("weightsAndBiasesAuth", records: 4) { a in
+                    if let v = w.apiKey { a.set("apiKey", v) }
+                    if let v = w.serverUrl { a.set("serverUrl", v) }
+                    if let v = w.enableUsageReports { a.set("enableUsageReports", v) }
+                    if let v = w.enableRateLimiting { a.set("enableRateLimiting", v) }
+                }
+            }
+            if let e = spec.endpointConfiguration {
+                t.set("endpointConfiguration", records: 2) { c in
+                    c.set("additionalDns", strings: e.additionalDns)
+                    if !e.allowedSourceIpRanges.isEmpty { c.set("allowedSourceIpRanges", strings: e.allowedSourceIpRanges) }
+                }
+            }
+            if let b = spec.bodyBasedRouting { t.set("bodyBasedRouting", records: 1) { $0.set("apiType", b.apiType.rawValue) } }
+            if let h = spec.headerBasedRouting { t.set("headerBasedRouting", records: 1) { $0.set("headerName", h.headerName) } }
+            if spec.pathBasedRouting != nil { t.set("pathBasedRouting") }
+        }
     }
 
     /// gateway.validate(t [, {zones = …}]) -> ok, issues. Never raises for a bad spec.
@@ -136,7 +251,7 @@ enum SpecsAPI {
 
 extension GatewaySpec {
     /// A spec table: the API's field names, the spec metatable.
-    var luaData: LuaData { .tagged(json, SpecsAPI.specMetatable) }
+    var luaData: LuaData { .pushed { SpecsAPI.push(self, in: $0) } }
 }
 
 /// The shared metatable of gateway error values: tostring gives `text` (or `message`).

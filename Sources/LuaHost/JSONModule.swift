@@ -61,15 +61,22 @@ public enum JSONModule {
         return lua_rawequal(L, i, -1) != 0
     }
 
-    /// The metatable that marks a table as a JSON array (so `{}` encodes as `[]`).
-    /// Pushes the metatable that marks tables as JSON arrays (see `json.array`).
+    /// The registry key of the array marker: a pointer, so finding it hashes no string
+    /// (it is looked up for every array pushed and every table encoded).
+    nonisolated(unsafe) static let arrayMarkerKey = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1))
+
+    /// Pushes the metatable that marks tables as JSON arrays (see `json.array`), so `{}` encodes as `[]`.
     public static func pushArrayMarker(_ L: OpaquePointer) {
+        if lua_rawgetp(L, gwlua_registryindex(), arrayMarkerKey) == LUA_TTABLE { return }
+        gwlua_pop(L, 1)
         _ = luaL_newmetatable(L, arrayMarkerName)  // __name is all it needs
+        lua_pushvalue(L, -1)
+        lua_rawsetp(L, gwlua_registryindex(), arrayMarkerKey)
     }
 
     static func isArrayMarked(_ L: OpaquePointer, _ index: Int32) -> Bool {
         guard lua_getmetatable(L, index) != 0 else { return false }
-        gwlua_getmetatable(L, arrayMarkerName)
+        lua_rawgetp(L, gwlua_registryindex(), arrayMarkerKey)
         defer { gwlua_pop(L, 2) }
         return lua_rawequal(L, -1, -2) != 0
     }
@@ -166,12 +173,15 @@ struct LuaJSONEncoder {
     let L: OpaquePointer
     let pretty: Bool
     var output: [UInt8] = []
-    private var visiting: Set<UnsafeRawPointer> = []
+    /// The tables being encoded, root first (short: capped at `maxDepth`), for cycles.
+    private var visiting: [UnsafeRawPointer] = []
+    /// Where the encoder is, for error messages; keys point into Lua's own strings,
+    /// which the tables being encoded keep alive. Text is made only for an error.
     private var path: [PathElement] = []
     static let maxDepth = LuaConverter.maxDepth
 
     enum PathElement {
-        case key(String)
+        case key(UnsafeBufferPointer<UInt8>)
         case index(Int)
     }
 
@@ -185,7 +195,9 @@ struct LuaJSONEncoder {
         var s = "$"
         for e in path {
             switch e {
-            case .key(let k): s += isIdentifier(k) ? ".\(k)" : "[\"\(k)\"]"
+            case .key(let bytes):
+                let k = String(decoding: bytes, as: UTF8.self)
+                s += isIdentifier(k) ? ".\(k)" : "[\"\(k)\"]"
             case .index(let i): s += "[\(i)]"
             }
         }
@@ -201,6 +213,22 @@ struct LuaJSONEncoder {
         JSONError(description: "json.encode: \(message) at \(pathText)")
     }
 
+    /// Digits of `value`, written in place (no String per number).
+    private mutating func appendInteger(_ value: Int64) {
+        if value == 0 {
+            output.append(48)
+            return
+        }
+        if value < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = output.count
+        while magnitude > 0 {
+            output.append(UInt8(magnitude % 10) + 48)
+            magnitude /= 10
+        }
+        output[start...].reverse()
+    }
+
     mutating func encode(at index: Int32) throws {
         if gwlua_overlimit(L, output.count) != 0 { throw LuaError.message("not enough memory") }
         switch lua_type(L, index) {
@@ -210,7 +238,7 @@ struct LuaJSONEncoder {
             output.append(contentsOf: (lua_toboolean(L, index) != 0 ? "true" : "false").utf8)
         case LUA_TNUMBER:
             if lua_isinteger(L, index) != 0 {
-                output.append(contentsOf: String(lua_tointegerx(L, index, nil)).utf8)
+                appendInteger(lua_tointegerx(L, index, nil))
             } else {
                 let d = lua_tonumberx(L, index, nil)
                 guard d.isFinite else { throw fail("cannot encode \(d) (JSON has no NaN or infinity)") }
@@ -230,35 +258,42 @@ struct LuaJSONEncoder {
     }
 
     private mutating func appendString(_ bytes: UnsafeBufferPointer<UInt8>) throws {
-        // Validates UTF-8 as it copies: JSON text must be UTF-8.
+        // Validates UTF-8 as it copies: JSON text must be UTF-8. Runs that need no
+        // escape (most of every string) are copied whole.
         output.append(UInt8(ascii: "\""))
         var i = 0
+        var run = 0
         let n = bytes.count
         while i < n {
             let b = bytes[i]
-            if b < 0x80 {
-                switch b {
-                case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
-                case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])
-                case 0x0A: output.append(contentsOf: [92, UInt8(ascii: "n")])
-                case 0x0D: output.append(contentsOf: [92, UInt8(ascii: "r")])
-                case 0x09: output.append(contentsOf: [92, UInt8(ascii: "t")])
-                case 0x08: output.append(contentsOf: [92, UInt8(ascii: "b")])
-                case 0x0C: output.append(contentsOf: [92, UInt8(ascii: "f")])
-                case 0..<0x20, 0x7F:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    output.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
-                default: output.append(b)
-                }
+            if b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
                 i += 1
                 continue
             }
-            guard let width = utf8SequenceLength(bytes, at: i) else {
-                throw fail("string is not valid UTF-8 (byte \(i + 1))")
+            if b >= 0x80 {
+                guard let width = utf8SequenceLength(bytes, at: i) else {
+                    throw fail("string is not valid UTF-8 (byte \(i + 1))")
+                }
+                i += width
+                continue
             }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<(i + width)]))
-            i += width
+            if i > run { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i])) }
+            switch b {
+            case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])
+            case 0x0A: output.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 0x0D: output.append(contentsOf: [92, UInt8(ascii: "r")])
+            case 0x09: output.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0x08: output.append(contentsOf: [92, UInt8(ascii: "b")])
+            case 0x0C: output.append(contentsOf: [92, UInt8(ascii: "f")])
+            default:
+                let hex = Array("0123456789abcdef".utf8)
+                output.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            }
+            i += 1
+            run = i
         }
+        if n > run { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<n])) }
         output.append(UInt8(ascii: "\""))
     }
 
@@ -271,12 +306,14 @@ struct LuaJSONEncoder {
     private mutating func encodeTable(at index: Int32) throws {
         guard path.count < LuaJSONEncoder.maxDepth else { throw fail("nesting deeper than \(LuaJSONEncoder.maxDepth) levels") }
         guard let identity = lua_topointer(L, index) else { return }
-        guard visiting.insert(identity).inserted else { throw fail("cannot encode a table that contains itself") }
-        defer { visiting.remove(identity) }
+        guard !visiting.contains(identity) else { throw fail("cannot encode a table that contains itself") }
+        visiting.append(identity)
+        defer { visiting.removeLast() }
         if lua_checkstack(L, 4) == 0 { throw fail("stack overflow") }
 
-        // Classify: all keys strings -> object; keys exactly 1..n -> array.
-        var stringKeys: [(key: [UInt8], text: String)] = []
+        // Classify: all keys strings -> object; keys exactly 1..n -> array. String
+        // keys are kept as pointers into Lua's strings (the table holds them).
+        var stringKeys: [UnsafeBufferPointer<UInt8>] = []
         var integerCount = 0
         var maxInteger: Int64 = 0
         lua_pushnil(L)
@@ -286,8 +323,7 @@ struct LuaJSONEncoder {
             case LUA_TSTRING:
                 var len = 0
                 let p = gwlua_tolstring(L, -1, &len)
-                let bytes = p.map { Array(UnsafeRawBufferPointer(start: $0, count: len).bindMemory(to: UInt8.self)) } ?? []
-                stringKeys.append((bytes, String(decoding: bytes, as: UTF8.self)))
+                stringKeys.append(UnsafeRawBufferPointer(start: p, count: len).bindMemory(to: UInt8.self))
             case LUA_TNUMBER where lua_isinteger(L, -1) != 0 && lua_tointegerx(L, -1, nil) >= 1:
                 integerCount += 1
                 maxInteger = max(maxInteger, lua_tointegerx(L, -1, nil))
@@ -319,18 +355,16 @@ struct LuaJSONEncoder {
             output.append(UInt8(ascii: "]"))
             return
         }
-        stringKeys.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        if stringKeys.count > 1 { stringKeys.sort { $0.lexicographicallyPrecedes($1) } }
         output.append(UInt8(ascii: "{"))
-        for (n, entry) in stringKeys.enumerated() {
+        for (n, key) in stringKeys.enumerated() {
             if n > 0 { output.append(UInt8(ascii: ",")) }
             newline(depth + 1)
-            path.append(.key(entry.text))
-            try entry.key.withUnsafeBufferPointer { try appendString($0) }
+            path.append(.key(key))
+            try appendString(key)
             output.append(UInt8(ascii: ":"))
             if pretty { output.append(UInt8(ascii: " ")) }
-            entry.key.withUnsafeBufferPointer { buf in
-                _ = buf.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
-            }
+            _ = key.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
             lua_rawget(L, index)
             try encode(at: -1)
             gwlua_pop(L, 1)

@@ -119,7 +119,12 @@ public struct LuaCall {
     public static func string(at i: Int32, in L: OpaquePointer) -> String {
         var len = 0
         guard let p = gwlua_tolstring(L, i, &len) else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: p, count: len), as: UTF8.self)
+        // Copied straight into the String's storage (which checks the UTF-8, repairing
+        // what is invalid): the generic String(decoding:) paid a runtime cast per string.
+        return String(unsafeUninitializedCapacity: len) { buffer in
+            _ = buffer.initialize(from: UnsafeRawBufferPointer(start: p, count: len))
+            return len
+        }
     }
 
     // MARK: Pushers

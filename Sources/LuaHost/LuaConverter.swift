@@ -21,6 +21,8 @@ public indirect enum LuaData {
     case table([(String, LuaData)], LuaMetatable? = nil)
     case list([LuaData])
     case function(LuaFunction)
+    /// Pushed by the closure (exactly one value): a result built with `pushTable`.
+    case pushed((LuaCall) -> Void)
 
     public static func string(_ s: String) -> LuaData { .json(.string(s)) }
 }
@@ -45,8 +47,15 @@ public final class LuaMetatable: @unchecked Sendable {
         }
     }
 
-    /// Sets this metatable on the table on top. Stack effect: 0.
-    func set(on L: OpaquePointer) {
+    /// Sets this metatable on the table on top. Stack effect: 0. Found again by this
+    /// object's address (a pointer key), not its name: no string is hashed per table.
+    @usableFromInline func set(on L: OpaquePointer) {
+        let key = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        if lua_rawgetp(L, gwlua_registryindex(), key) == LUA_TTABLE {
+            lua_setmetatable(L, -2)
+            return
+        }
+        gwlua_pop(L, 1)
         if luaL_newmetatable(L, name) != 0 {
             let call = LuaCall(state: L)
             if !methods.isEmpty {
@@ -58,6 +67,8 @@ public final class LuaMetatable: @unchecked Sendable {
                 lua_setfield(L, -2, "__tostring")
             }
         }
+        lua_pushvalue(L, -1)
+        lua_rawsetp(L, gwlua_registryindex(), key)
         lua_setmetatable(L, -2)
     }
 }
@@ -173,6 +184,7 @@ extension LuaCall {
         switch data {
         case .json(let value): push(value)
         case .function(let f): push(f)
+        case .pushed(let body): body(self)
         case .tagged(let value, let metatable):
             push(value)
             if lua_type(L, -1) == LUA_TTABLE { metatable.set(on: L) }
