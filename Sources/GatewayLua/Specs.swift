@@ -53,22 +53,24 @@ enum SpecsAPI {
         var spec = GatewaySpec(id: id, name: name, zones: zones ?? [])
         if coreWeave == true { spec.coreWeaveAuth = CoreWeaveAuth() }
         if path == true { spec.pathBasedRouting = PathBasedRouting() }
-        guard let body = take(t.table("bodyBasedRouting") { r -> String? in
-            guard case .value(let apiType) = r.string("apiType"), r.keyCount == 1 else { return nil }
-            return apiType
-        }) else { return nil }
-        if let body {
-            guard let apiType = body else { return nil }
-            spec.bodyBasedRouting = BodyBasedRouting(apiType: APIType(rawValue: apiType))
+        /// A table whose one field is the string `field`: absent (.some(nil)), its string, or nil for anything else.
+        func single(_ key: StaticString, _ field: StaticString) -> String?? {
+            switch t.table(key, { r -> String? in
+                guard case .value(let s) = r.string(field), r.keyCount == 1 else { return nil }
+                return s
+            }) {
+            case .absent: return .some(nil)
+            case .value(let s?):
+                seen += 1
+                return .some(s)
+            default: return nil
+            }
         }
-        guard let header = take(t.table("headerBasedRouting") { r -> String? in
-            guard case .value(let name) = r.string("headerName"), r.keyCount == 1 else { return nil }
-            return name
-        }) else { return nil }
-        if let header {
-            guard let name = header else { return nil }
-            spec.headerBasedRouting = HeaderBasedRouting(headerName: name)
+        guard let apiType = single("bodyBasedRouting", "apiType"), let header = single("headerBasedRouting", "headerName") else {
+            return nil
         }
+        if let apiType { spec.bodyBasedRouting = BodyBasedRouting(apiType: APIType(rawValue: apiType)) }
+        if let header { spec.headerBasedRouting = HeaderBasedRouting(headerName: header) }
         guard let endpoint = take(t.table("endpointConfiguration") { e -> EndpointConfiguration? in
             var config = EndpointConfiguration()
             var fields = 0

@@ -160,22 +160,30 @@ extension LuaCall {
         case .integer(let i): lua_pushinteger(L, i)
         case .double(let d): lua_pushnumber(L, d)
         case .string(let s): push(s)
-        case .array(let items):
-            _ = lua_checkstack(L, 3)
-            lua_createtable(L, Int32(clamping: items.count), 0)
-            for (i, item) in items.enumerated() {
-                push(item)
-                lua_rawseti(L, -2, lua_Integer(i + 1))
-            }
-            JSONModule.pushArrayMarker(L)
-            lua_setmetatable(L, -2)
-        case .object(let fields):
-            _ = lua_checkstack(L, 3)
-            lua_createtable(L, 0, Int32(clamping: fields.count))
-            for (key, field) in fields {
-                push(field)
-                lua_setfield(L, -2, key)
-            }
+        case .array(let items): pushList(items) { push($0) }
+        case .object(let fields): pushFields(fields) { push($0) }
+        }
+    }
+
+    /// A marked list, each item pushed by `pushItem`. Stack effect: +1.
+    private func pushList<Items: Collection>(_ items: Items, _ pushItem: (Items.Element) -> Void) {
+        _ = lua_checkstack(L, 3)
+        lua_createtable(L, Int32(clamping: items.count), 0)
+        for (i, item) in items.enumerated() {
+            pushItem(item)
+            lua_rawseti(L, -2, lua_Integer(i + 1))
+        }
+        JSONModule.pushArrayMarker(L)
+        lua_setmetatable(L, -2)
+    }
+
+    /// A table of fields, each value pushed by `pushValue`. Stack effect: +1.
+    private func pushFields<Value>(_ fields: some Collection<(key: String, value: Value)>, _ pushValue: (Value) -> Void) {
+        _ = lua_checkstack(L, 3)
+        lua_createtable(L, 0, Int32(clamping: fields.count))
+        for field in fields {
+            pushValue(field.value)
+            lua_setfield(L, -2, field.key)
         }
     }
 
@@ -189,35 +197,14 @@ extension LuaCall {
             push(value)
             if lua_type(L, -1) == LUA_TTABLE { metatable.set(on: L) }
         case .table(let fields, let metatable):
-            _ = lua_checkstack(L, 3)
-            lua_createtable(L, 0, Int32(clamping: fields.count))
-            for (key, field) in fields {
-                push(field)
-                lua_setfield(L, -2, key)
-            }
+            pushFields(fields.lazy.map { (key: $0.0, value: $0.1) }) { push($0) }
             metatable?.set(on: L)
-        case .list(let items):
-            _ = lua_checkstack(L, 3)
-            lua_createtable(L, Int32(clamping: items.count), 0)
-            for (i, item) in items.enumerated() {
-                push(item)
-                lua_rawseti(L, -2, lua_Integer(i + 1))
-            }
-            JSONModule.pushArrayMarker(L)
-            lua_setmetatable(L, -2)
+        case .list(let items): pushList(items) { push($0) }
         }
     }
 
     /// Pushes `values` as a marked array of strings. Stack effect: +1.
-    public func push(strings values: [String]) {
-        lua_createtable(L, Int32(clamping: values.count), 0)
-        for (i, value) in values.enumerated() {
-            push(value)
-            lua_rawseti(L, -2, lua_Integer(i + 1))
-        }
-        JSONModule.pushArrayMarker(L)
-        lua_setmetatable(L, -2)
-    }
+    public func push(strings values: [String]) { pushList(values) { push($0) } }
 
     /// Keeps only the bottom `n` values (a function's result is what is left on top). Stack effect: to `n`.
     public func keep(_ n: Int32) { lua_settop(L, n) }

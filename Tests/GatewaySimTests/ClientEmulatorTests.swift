@@ -7,11 +7,18 @@ import NIOCore
 import Synchronization
 import Testing
 
+/// The client's retries and adoptions are the tests' business, not the log's.
+let quietLogger: Logger = {
+    var logger = Logger(label: "gwlua.client")
+    logger.logLevel = .warning
+    return logger
+}()
+
 /// Starts an emulator on an ephemeral loopback port, runs `body` with a client
 /// for it, and stops the emulator.
 func withEmulator<T: Sendable>(_ configuration: SimConfiguration = .init(), token: String = "test-token",
                                client adjust: (inout ClientConfiguration) -> Void = { _ in },
-                               logger: Logger = Logger(label: "gwlua.client"),
+                               logger: Logger = quietLogger,
                                _ body: (GatewayClient, SimServer) async throws -> T) async throws -> T {
     let server = try await SimServer.start(configuration: configuration)
     var config = ClientConfiguration(endpoint: server.endpoint, token: token, timeout: .seconds(10), maxAttempts: 5,
