@@ -121,11 +121,11 @@ public final class GatewayClient: Sendable {
         if spec.id == nil { spec.id = GatewaySpec.newID() }
         let body = try spec.requestJSON()
         let request = spec
-        let firstSent = Date()
+        let firstSent = Date()  // one clock read per create: the reconcile window starts here
         let created: Gateway
         do {
             created = try await call(.POST, Self.path, body: body, as: GatewayEnvelope.self, idempotent: true,
-                                     reconcile: { try await self.findCreated(request, since: firstSent).map(GatewayEnvelope.init) }).gateway
+                                     reconcile: LostCreate(request: request, firstSent: firstSent)).gateway
         } catch let error as RetriedConflict {
             // Our earlier attempt may have succeeded: the gateway with our id is ours if it matches.
             guard let id = spec.id else { throw error.error }
@@ -134,9 +134,10 @@ public final class GatewayClient: Sendable {
             created = existing
         }
         if let sent = spec.id, let got = created.spec.id {
-            clientIDs.learn(honoured: sent.lowercased() == got.lowercased())
+            clientIDs.learn(honoured: sent.caseInsensitiveEquals(got))
         }
-        claims.claim(created.spec.id)
+        // Claims guard list adoption, which a server that keeps client ids never needs.
+        if clientIDs.mode != .honoured { claims.claim(created.spec.id) }
         return created
     }
 
@@ -271,11 +272,16 @@ public final class GatewayClient: Sendable {
 
     /// Whether a call may be sent again: reads always; PATCH and DELETE are
     /// idempotent by path; a create only with an id in its body.
-    /// `reconcile` runs before a request whose answer may have been lost is sent
-    /// again; when it finds what the lost attempt did, that is the answer.
+    /// A create whose answer may be lost: what `findCreated` looks for before it is sent again.
+    struct LostCreate {
+        let request: GatewaySpec
+        let firstSent: Date
+    }
+
+    /// With `reconcile`, a create whose answer may have been lost is looked for
+    /// before it is sent again; when it is found, that is the answer.
     private func call<T: JSONRepresentable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type,
-                                    idempotent: Bool = true,
-                                    reconcile: (@Sendable () async throws -> T?)? = nil) async throws -> T {
+                                    idempotent: Bool = true, reconcile: LostCreate? = nil) async throws -> T {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.maxTotalTime
         var attempt = 0
@@ -320,7 +326,8 @@ public final class GatewayClient: Sendable {
             }
             if mayHaveHappened, let reconcile {
                 do {
-                    if let found = try await reconcile() { return found }
+                    if let found = try await findCreated(reconcile.request, since: reconcile.firstSent),
+                       let answer = GatewayEnvelope(gateway: found) as? T { return answer }
                 } catch let error as APIError {
                     throw APIError(code: error.code, httpStatus: error.httpStatus,
                                    message: "\(method) \(path): the answer was lost (\(failure.code)) and looking for what it did failed: \(error.message)",
@@ -424,21 +431,28 @@ extension GatewaySpec {
 /// status class ("2xx", "4xx", "5xx", or "transport" when none came) and retries.
 public final class APIMetrics: Sendable {
     public static let shared = APIMetrics()
-    private let state = Mutex<(requests: [String: Int], retries: Int)>(([:], 0))
+    /// Answers by class (index 0: 1xx … 4: 5xx, 5: other) and transport failures (6); a
+    /// counter per slot, so counting a request builds no string.
+    private let state = Mutex<(counts: [Int], retries: Int)>((Array(repeating: 0, count: 7), 0))
+    static let classes = ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "transport"]
 
     public struct Snapshot: Sendable {
         public var requests: [String: Int]
         public var retries: Int
     }
 
-    public var snapshot: Snapshot { state.withLock { Snapshot(requests: $0.requests, retries: $0.retries) } }
-
-    func answered(_ status: Int) {
-        let bucket = "\(status / 100)xx"
-        state.withLock { $0.requests[bucket, default: 0] += 1 }
+    public var snapshot: Snapshot {
+        state.withLock { s in
+            Snapshot(requests: Dictionary(uniqueKeysWithValues: zip(Self.classes, s.counts).filter { $0.1 > 0 }), retries: s.retries)
+        }
     }
 
-    func failedInTransport() { state.withLock { $0.requests["transport", default: 0] += 1 } }
+    func answered(_ status: Int) {
+        let slot = (100...599).contains(status) ? status / 100 - 1 : 5
+        state.withLock { $0.counts[slot] += 1 }
+    }
+
+    func failedInTransport() { state.withLock { $0.counts[6] += 1 } }
     func retried() { state.withLock { $0.retries += 1 } }
 }
 
