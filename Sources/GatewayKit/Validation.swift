@@ -463,11 +463,17 @@ extension String {
     /// Equal but for ASCII case (zone names are ASCII); non-ASCII compares exactly.
     /// Byte by byte: it runs for every zone of every spec, and `lowercased()` allocates.
     func caseInsensitiveEquals(_ other: String) -> Bool {
+        if self == other { return true }
         guard utf8.count == other.utf8.count else { return false }
-        for (a, b) in zip(utf8, other.utf8) where a != b {
-            let (x, y) = (a | 0x20, b | 0x20)
-            guard x == y, x >= 97, x <= 122 else { return false }
+        var a = self, b = other
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for i in 0..<x.count where x[i] != y[i] {
+                    let (p, q) = (x[i] | 0x20, y[i] | 0x20)
+                    guard p == q, p >= 97, p <= 122 else { return false }
+                }
+                return true
+            }
         }
-        return true
     }
 }
