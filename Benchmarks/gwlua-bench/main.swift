@@ -516,6 +516,7 @@ func benchSoak(gwlua: String, requests: Int) async throws {
         logger: quiet)
     let errors = SoakTally<[String: Int]>([:])
     let warm = SoakTally<(client: Double, sim: Double)?>(nil)
+    let samples = SoakTally<[(client: Double, sim: Double)]>([])
     let simPID = sim.processIdentifier
     print("soak: \(requests) requests at concurrency 64 against `gwlua sim \(faults.joined(separator: " "))`")
     let start = now()
@@ -544,6 +545,12 @@ func benchSoak(gwlua: String, requests: Int) async throws {
                     if worker == 0, warm.withLock({ $0 == nil }), total() >= requests / 10 {
                         warm.withLock { $0 = (residentKiB(), residentKiB(pid: simPID)) }
                     }
+                    if worker == 0 {
+                        let decile = total() * 10 / requests
+                        samples.withLock { s in
+                            if decile > s.count, decile <= 10 { s.append((residentKiB(), residentKiB(pid: simPID))) }
+                        }
+                    }
                 }
             }
         }
@@ -558,6 +565,9 @@ func benchSoak(gwlua: String, requests: Int) async throws {
                  base.client / 1024, end.client / 1024, (end.client / base.client - 1) * 100))
     print(String(format: "  emulator RSS %.1f MiB after warm-up, %.1f MiB at the end: %+.1f%% (target < 5%%)",
                  base.sim / 1024, end.sim / 1024, (end.sim / base.sim - 1) * 100))
+    let series = samples.withLock { $0 }
+    print("  RSS at each tenth of the requests (MiB), client: " + series.map { String(format: "%.1f", $0.client / 1024) }.joined(separator: " "))
+    print("                                        emulator: " + series.map { String(format: "%.1f", $0.sim / 1024) }.joined(separator: " "))
     let injected: Set<String> = ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "TRANSPORT"]
     let seen = errors.withLock { $0 }
     let unexpected = seen.filter { !injected.contains($0.key) }
