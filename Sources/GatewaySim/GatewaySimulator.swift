@@ -22,10 +22,11 @@ public final class GatewaySimulator: Sendable {
     let store: SimStore
     private let random: Mutex<SplitMix64>
     private let counters = Mutex<[String: Int]>([:])
-    /// When each call arrived (monotonic; the latest 5,000 to 10,000 per call), for tests that check retry timing
-    /// on the server's side, where the client's own latency does not count.
+    /// When each call arrived (monotonic; the latest 500 to 1,000 per call), for tests that check retry timing
+    /// on the server's side, where the client's own latency does not count. Small: a long-running emulator
+    /// keeps it for its whole life (the soak saw the larger one fill up as RSS).
     private let arrivals = Mutex<[String: [ContinuousClock.Instant]]>([:])
-    static let arrivalsKept = 10_000
+    static let arrivalsKept = 1_000
 
     public init(configuration: SimConfiguration = .init()) throws {
         self.configuration = configuration
