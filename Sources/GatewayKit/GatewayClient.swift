@@ -475,20 +475,20 @@ final class Claims: Sendable {
     static let shared = Claims()
     static let generation: Duration = .seconds(GatewayClient.clockSkewMargin * 2)
 
-    /// A claimed id: a UUID as its 16 bytes, anything else as lowercase text.
-    enum Key: Hashable {
-        case uuid(UInt64, UInt64)
-        case text(String)
+    /// A claimed UUID as its 16 bytes (ids that are not UUIDs are kept as text apart).
+    struct UUIDKey: Hashable {
+        let high: UInt64, low: UInt64
 
-        init(_ id: String) {
+        init?(_ id: String) {
             var parts: (UInt64, UInt64) = (0, 0)
             var digits = 0
             for c in id.utf8 where c != UInt8(ascii: "-") {
-                guard let v = Self.hex(c), digits < 32 else { digits = -1; break }
+                guard let v = Self.hex(c), digits < 32 else { return nil }
                 if digits < 16 { parts.0 = parts.0 << 4 | UInt64(v) } else { parts.1 = parts.1 << 4 | UInt64(v) }
                 digits += 1
             }
-            self = digits == 32 ? .uuid(parts.0, parts.1) : .text(id.lowercased())
+            guard digits == 32 else { return nil }
+            (high, low) = parts
         }
 
         static func hex(_ c: UInt8) -> UInt8? {
@@ -501,22 +501,32 @@ final class Claims: Sendable {
         }
     }
 
-    private let state = Mutex<(current: Set<Key>, previous: Set<Key>, rotated: ContinuousClock.Instant)>(([], [], .now))
+    struct Generation {
+        var uuids: Set<UUIDKey> = []
+        var others: Set<String> = []
+        func contains(_ id: String, _ key: UUIDKey?) -> Bool { key.map { uuids.contains($0) } ?? others.contains(id.lowercased()) }
+        mutating func insert(_ id: String, _ key: UUIDKey?) -> Bool {
+            if let key { return uuids.insert(key).inserted }
+            return others.insert(id.lowercased()).inserted
+        }
+    }
+
+    private let state = Mutex<(current: Generation, previous: Generation, rotated: ContinuousClock.Instant)>((Generation(), Generation(), .now))
 
     /// Claims `id`; false when it was already claimed (or there is none).
     @discardableResult
     func claim(_ id: String?) -> Bool {
         guard let id else { return false }
-        let key = Key(id)
+        let key = UUIDKey(id)
         let now = ContinuousClock.now
         return state.withLock { s in
             if now - s.rotated > Self.generation {
                 s.previous = s.current
-                s.current = []
+                s.current = Generation()
                 s.rotated = now
             }
-            guard !s.previous.contains(key) else { return false }
-            return s.current.insert(key).inserted
+            guard !s.previous.contains(id, key) else { return false }
+            return s.current.insert(id, key)
         }
     }
 }
