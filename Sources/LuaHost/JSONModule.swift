@@ -1,4 +1,5 @@
 import CLua
+import Synchronization
 @_exported import JSONCore
 
 /// The `json` Lua module: encode (stable key order, pretty printing, `json.null`,
@@ -102,9 +103,10 @@ public enum JSONModule {
         try call.checkAny(1)
         let pretty = try encodeOptions.read(call, at: 2).bool("pretty") ?? false
         lua_settop(call.L, 1)
-        var encoder = LuaJSONEncoder(L: call.L, pretty: pretty)
+        var encoder = LuaJSONEncoder(L: call.L, pretty: pretty, buffers: LuaJSONEncoder.spare.withLock { $0.take() ?? .init() })
+        defer { LuaJSONEncoder.keep(encoder.buffers) }
         try encoder.encode(at: 1)
-        call.push(bytes: encoder.output)
+        call.push(bytes: encoder.buffers.output)
         return 1
     }
 
@@ -172,23 +174,65 @@ struct JSONError: Error, CustomStringConvertible {
 struct LuaJSONEncoder {
     let L: OpaquePointer
     let pretty: Bool
-    var output: [UInt8] = []
-    /// The tables being encoded, root first (short: capped at `maxDepth`), for cycles.
-    private var visiting: [UnsafeRawPointer] = []
-    /// Where the encoder is, for error messages; keys point into Lua's own strings,
-    /// which the tables being encoded keep alive. Text is made only for an error.
-    private var path: [PathElement] = []
+    var buffers: Buffers
     static let maxDepth = LuaConverter.maxDepth
+
+    /// The encoder's working arrays, reused from one json.encode to the next (as
+    /// cjson keeps its buffer): four allocations a call were a fifth of a small encode.
+    /// Unchecked: the pointers in it are meaningful during one encode only, and the
+    /// arrays are emptied before the buffers are handed on.
+    struct Buffers: @unchecked Sendable {
+        var output: [UInt8] = []
+        /// The tables being encoded, root first (short: capped at `maxDepth`), for cycles.
+        var visiting: [UnsafeRawPointer] = []
+        /// Where the encoder is, for error messages; keys point into Lua's own strings,
+        /// which the tables being encoded keep alive. Text is made only for an error.
+        var path: [PathElement] = []
+        /// The keys of the objects being encoded, each with its value's stack slot; each
+        /// table uses the tail it appended.
+        var keys: [(key: UnsafeBufferPointer<UInt8>, slot: Int32)] = []
+    }
+
+    /// One spare set of buffers for the process (states on other threads make their own).
+    nonisolated(unsafe) static let spare = Mutex<Buffers?>(Buffers())
+
+    /// Returns `buffers` for the next encode, unless the output grew past 1 MiB.
+    static func keep(_ buffers: Buffers) {
+        guard buffers.output.capacity <= 1 << 20 else { return }
+        var b = buffers
+        b.output.removeAll(keepingCapacity: true)
+        b.visiting.removeAll(keepingCapacity: true)
+        b.path.removeAll(keepingCapacity: true)
+        b.keys.removeAll(keepingCapacity: true)
+        spare.withLock { $0 = b }
+    }
+
+    var output: [UInt8] {
+        get { buffers.output }
+        _modify { yield &buffers.output }
+    }
+    var visiting: [UnsafeRawPointer] {
+        get { buffers.visiting }
+        _modify { yield &buffers.visiting }
+    }
+    var path: [PathElement] {
+        get { buffers.path }
+        _modify { yield &buffers.path }
+    }
+    var keys: [(key: UnsafeBufferPointer<UInt8>, slot: Int32)] {
+        get { buffers.keys }
+        _modify { yield &buffers.keys }
+    }
 
     enum PathElement {
         case key(UnsafeBufferPointer<UInt8>)
         case index(Int)
     }
 
-    init(L: OpaquePointer, pretty: Bool) {
+    init(L: OpaquePointer, pretty: Bool, buffers: Buffers) {
         self.L = L
         self.pretty = pretty
-        output.reserveCapacity(256)
+        self.buffers = buffers
     }
 
     var pathText: String {
@@ -311,33 +355,40 @@ struct LuaJSONEncoder {
         defer { visiting.removeLast() }
         if lua_checkstack(L, 4) == 0 { throw fail("stack overflow") }
 
-        // Classify: all keys strings -> object; keys exactly 1..n -> array. String
-        // keys are kept as pointers into Lua's strings (the table holds them).
-        var stringKeys: [UnsafeBufferPointer<UInt8>] = []
+        // Classify: all keys strings -> object; keys exactly 1..n -> array. An object's
+        // key/value pairs stay on the stack as they are found (no second lookup per
+        // key); its keys are kept as pointers into Lua's strings, sorted in `keys`.
+        let base = lua_gettop(L)
+        let first = keys.count
+        defer {
+            keys.removeSubrange(first...)
+            lua_settop(L, base)
+        }
         var integerCount = 0
         var maxInteger: Int64 = 0
         lua_pushnil(L)
         while lua_next(L, index) != 0 {
-            gwlua_pop(L, 1)
-            switch lua_type(L, -1) {
+            switch lua_type(L, -2) {
             case LUA_TSTRING:
+                guard lua_checkstack(L, 3) != 0 else { throw fail("stack overflow") }
                 var len = 0
-                let p = gwlua_tolstring(L, -1, &len)
-                stringKeys.append(UnsafeRawBufferPointer(start: p, count: len).bindMemory(to: UInt8.self))
-            case LUA_TNUMBER where lua_isinteger(L, -1) != 0 && lua_tointegerx(L, -1, nil) >= 1:
+                let p = gwlua_tolstring(L, -2, &len)
+                keys.append((UnsafeRawBufferPointer(start: p, count: len).bindMemory(to: UInt8.self), lua_gettop(L)))
+                lua_pushvalue(L, -2)  // the pair stays; a copy of the key goes on with the traversal
+            case LUA_TNUMBER where lua_isinteger(L, -2) != 0 && lua_tointegerx(L, -2, nil) >= 1:
                 integerCount += 1
-                maxInteger = max(maxInteger, lua_tointegerx(L, -1, nil))
-            default:
-                let keyType = LuaCall(state: L).typeName(at: -1)
+                maxInteger = max(maxInteger, lua_tointegerx(L, -2, nil))
                 gwlua_pop(L, 1)
-                throw fail("cannot encode a table with a \(keyType) key")
+            default:
+                throw fail("cannot encode a table with a \(LuaCall(state: L).typeName(at: -2)) key")
             }
         }
+        let stringKeys = keys.count - first
         let depth = path.count
-        if !stringKeys.isEmpty && integerCount > 0 {
+        if stringKeys > 0 && integerCount > 0 {
             throw fail("cannot encode a table with both string and integer keys")
         }
-        if stringKeys.isEmpty && (integerCount > 0 || JSONModule.isArrayMarked(L, index)) {
+        if stringKeys == 0 && (integerCount > 0 || JSONModule.isArrayMarked(L, index)) {
             guard maxInteger == Int64(integerCount) else {
                 throw fail("cannot encode a sparse array (\(integerCount) values, highest index \(maxInteger))")
             }
@@ -355,22 +406,27 @@ struct LuaJSONEncoder {
             output.append(UInt8(ascii: "]"))
             return
         }
-        if stringKeys.count > 1 { stringKeys.sort { $0.lexicographicallyPrecedes($1) } }
+        if stringKeys > 1 {
+            keys[first...].sort { a, b in
+                let n = min(a.key.count, b.key.count)
+                let c: Int32
+                if n > 0, let x = a.key.baseAddress, let y = b.key.baseAddress { c = memcmp(x, y, n) } else { c = 0 }
+                return c != 0 ? c < 0 : a.key.count < b.key.count
+            }
+        }
         output.append(UInt8(ascii: "{"))
-        for (n, key) in stringKeys.enumerated() {
+        for n in 0..<stringKeys {
+            let (key, slot) = keys[first + n]
             if n > 0 { output.append(UInt8(ascii: ",")) }
             newline(depth + 1)
             path.append(.key(key))
             try appendString(key)
             output.append(UInt8(ascii: ":"))
             if pretty { output.append(UInt8(ascii: " ")) }
-            _ = key.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) }
-            lua_rawget(L, index)
-            try encode(at: -1)
-            gwlua_pop(L, 1)
+            try encode(at: slot)
             path.removeLast()
         }
-        if !stringKeys.isEmpty { newline(depth) }
+        if stringKeys > 0 { newline(depth) }
         output.append(UInt8(ascii: "}"))
     }
 }
