@@ -150,18 +150,30 @@ public enum SpecValidator {
     }
 
     /// Validates a typed spec (built in Swift or by the builder).
-    public static func validate(_ spec: GatewaySpec, context: ValidationContext = .init()) -> SpecValidation {
+    /// `consuming`: gateway.new hands its freshly read spec over, so it is not copied.
+    public static func validate(_ spec: consuming GatewaySpec, context: ValidationContext = .init()) -> SpecValidation {
         var spec = spec
-        let auth = [spec.coreWeaveAuth != nil ? "coreWeaveAuth" : nil,
-                    spec.weightsAndBiasesAuth != nil ? "weightsAndBiasesAuth" : nil].compactMap { $0 }
-        let routing = [spec.bodyBasedRouting != nil ? "bodyBasedRouting" : nil,
-                       spec.headerBasedRouting != nil ? "headerBasedRouting" : nil,
-                       spec.pathBasedRouting != nil ? "pathBasedRouting" : nil].compactMap { $0 }
+        // The usual one auth and one routing as constant lists: no array built per spec.
+        let auth: [String] = switch (spec.coreWeaveAuth != nil, spec.weightsAndBiasesAuth != nil) {
+        case (true, false): ["coreWeaveAuth"]
+        case (false, true): ["weightsAndBiasesAuth"]
+        case (true, true): ["coreWeaveAuth", "weightsAndBiasesAuth"]
+        case (false, false): []
+        }
+        let routing: [String]
+        switch (spec.bodyBasedRouting != nil, spec.headerBasedRouting != nil, spec.pathBasedRouting != nil) {
+        case (true, false, false): routing = ["bodyBasedRouting"]
+        case (false, true, false): routing = ["headerBasedRouting"]
+        case (false, false, true): routing = ["pathBasedRouting"]
+        case let (body, header, path):
+            routing = [body ? "bodyBasedRouting" : nil, header ? "headerBasedRouting" : nil, path ? "pathBasedRouting" : nil]
+                .compactMap { $0 }
+        }
         // An empty name is "required" here (a typed spec always has one, possibly "").
-        let missingName = spec.name.isEmpty ? [ValidationIssue(path: "name", message: "name is required")] : []
-        let issues = missingName + rules(for: &spec, context: context, zonesGiven: spec.zones.count,
-                                         skipName: spec.name.isEmpty, authPresent: auth, routingPresent: routing,
-                                         checkHeader: true, checkAPIType: true)
+        var issues = spec.name.isEmpty ? [ValidationIssue(path: "name", message: "name is required")] : []
+        issues += rules(for: &spec, context: context, zonesGiven: spec.zones.count,
+                        skipName: spec.name.isEmpty, authPresent: auth, routingPresent: routing,
+                        checkHeader: true, checkAPIType: true)
         return SpecValidation(spec: issues.contains { $0.severity == .error } ? nil : spec, issues: issues)
     }
 
