@@ -40,10 +40,14 @@ enum PlanApply {
         /// nil: every name may be replaced.
         var replace: Set<String>? = []
 
-        init(_ options: LuaOptionValues) throws {
+        /// The function whose options these are, for messages ("c:plan", "c:apply").
+        let function: String
+
+        init(_ options: LuaOptionValues, function: String) throws {
+            self.function = function
             prune = options.bool("prune") ?? false
             prefix = options.string("prefix")
-            if prefix == "" { throw LuaError.runtime("bad option 'prefix' to 'c:plan' (a non-empty string expected, got an empty one)") }
+            if prefix == "" { throw LuaError.runtime("bad option 'prefix' to '\(function)' (a non-empty string expected, got an empty one)") }
             if let flag = options.bool("replace") { replace = flag ? nil : [] } else if let names = options.strings("replace") { replace = Set(names) }
         }
     }
@@ -51,7 +55,7 @@ enum PlanApply {
     // MARK: c:plan
 
     static func plan(_ c: LuaGatewayClient, _ call: LuaCall) throws -> Int32 {
-        let scope = try Scope(try planOptions.read(call, at: 3))
+        let scope = try Scope(try planOptions.read(call, at: 3), function: planOptions.function)
         call.push(planData(try makePlan(c, call, scope: scope)))
         return 1
     }
@@ -71,7 +75,7 @@ enum PlanApply {
         if let replace = scope.replace {
             let unknown = replace.subtracting(specs.map(\.name)).sorted()
             if !unknown.isEmpty {
-                throw LuaError.runtime("bad option 'replace' to 'c:plan' (names \(unknown.map { "'\($0)'" }.joined(separator: ", ")), which no spec has)")
+                throw LuaError.runtime("bad option 'replace' to '\(scope.function)' (names \(unknown.map { "'\($0)'" }.joined(separator: ", ")), which no spec has)")
             }
         }
         let scoped = scope.prefix.map { p in existing.filter { $0.spec.name.hasPrefix(p) } } ?? existing
@@ -151,7 +155,7 @@ enum PlanApply {
         if options.has("journal"), settings.safe {
             throw LuaError.runtime("apply's journal option is disabled by --safe (the host gives one with --journal)")
         }
-        let plan = try makePlan(c, call, scope: try Scope(options))
+        let plan = try makePlan(c, call, scope: try Scope(options, function: PlanApply.applyOptions.function))
         if settings.dryRun || options.bool("dry_run") == true { return dryRun(plan, settings: settings, call) }
         guard let state = LuaState.owner(of: call.L) else { throw LuaError.runtime("no Lua state") }
         let journal: Journal?

@@ -262,6 +262,7 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
         ("c:apply({}, {concurrency = 0})", "bad option 'concurrency' to 'c:apply' (a whole number from 1 to 1024 expected, got 0)"),
         ("c:apply({}, {on_result = true})", "bad option 'on_result' to 'c:apply' (function expected, got boolean)"),
         ("c:apply({}, {bogus = 1})", "unknown option 'bogus' to 'c:apply'"),
+        ("c:apply({}, {prefix = ''})", "bad option 'prefix' to 'c:apply' (a non-empty string expected, got an empty one)"),
         ("gateway.new({}, {zone = {}})", "unknown option 'zone' to 'gateway.new' (known: zones)"),
         ("gateway.validate({}, {zones = 'US'})", "bad option 'zones' to 'gateway.validate' (a list of strings expected, got string)"),
         ("gateway.to_json({}, {pretty = 1})", "bad option 'pretty' to 'gateway.to_json' (boolean expected, got number)"),
