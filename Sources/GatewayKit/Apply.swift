@@ -129,10 +129,6 @@ public enum Applier {
         return finished
     }
 
-    /// How long before this run's start a gateway may have been made and still count
-    /// as an overlapping run's (clock skew between runs and the server).
-    static let overlapMargin: TimeInterval = 300
-
     /// Overlapping runs converge: for each name this run created, the oldest gateway
     /// of that name and spec (createdAt, then id: every run agrees) stays, and the
     /// younger ones made since this run started — by this run or by an overlapping
@@ -151,19 +147,15 @@ public enum Applier {
             }
             return
         }
-        let earliest = started.addingTimeInterval(-overlapMargin)
-        var byName: [String: [Gateway]] = [:]
-        for g in all where g.status.status != .deleting { byName[g.spec.name, default: []].append(g) }
+        // A gateway made a little before this run started (clock skew) still counts as an overlapping run's.
+        let earliest = started.addingTimeInterval(-GatewayClient.clockSkewMargin)
+        let byName = Dictionary(grouping: all, by: \.spec.name)
         for i in created {
             guard let desired = plan.items[outcomes[i].index].desired, let ours = outcomes[i].gateway?.spec.id else { continue }
-            let same = (byName[outcomes[i].name] ?? []).filter { g in
-                var asked = desired
-                asked.id = g.spec.id
-                return g.spec.sameRequest(as: asked)
-            }.sorted(by: Gateway.olderFirst)
+            let same = Gateway.matching(desired, in: byName[outcomes[i].name] ?? [])
             guard let kept = same.first, same.count > 1 else { continue }
             let younger = same.dropFirst().filter { g in
-                g.spec.id == ours || (g.status.createdAt.flatMap(Timestamp.parse).map { $0 >= earliest } ?? false)
+                g.spec.id == ours || (g.status.createdDate.map { $0 >= earliest } ?? false)
             }
             var deleted: [String] = []
             for g in younger {
@@ -251,12 +243,7 @@ public enum Applier {
             guard options.wait, created.status.status != .ready, let id = created.spec.id else { return created }
             do { return try await ready(id) } catch let error as APIError where error.gateway?.status.status == .deleting {
                 // An overlapping run deleted it as a younger duplicate: wait on the one that stays.
-                let same = try await client.list().filter { g in
-                    var asked = spec
-                    asked.id = g.spec.id
-                    return g.status.status != .deleting && g.spec.sameRequest(as: asked)
-                }.sorted(by: Gateway.olderFirst)
-                guard let kept = same.first?.spec.id else { throw error }
+                guard let kept = Gateway.matching(spec, in: try await client.list()).first?.spec.id else { throw error }
                 return try await ready(kept)
             }
         case .update:

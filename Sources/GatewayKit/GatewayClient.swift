@@ -156,24 +156,17 @@ public final class GatewayClient: Sendable {
         // The server may have made it under an id of its own: look by name and spec
         // among the gateways that appeared since the first attempt (a margin for clock skew).
         let earliest = firstSent.addingTimeInterval(-Self.clockSkewMargin)
-        let candidates = try await list(updatedAfter: Timestamp.format(earliest)).filter { g in
-            g.spec.name == request.name && g.status.status != .deleting && sameSpecIgnoringID(g.spec, request)
-                && (g.status.createdAt.flatMap(Timestamp.parse).map { $0 >= earliest } ?? true)
-        }
-        for candidate in candidates.sorted(by: Gateway.olderFirst) where claims.claim(candidate.spec.id) {
+        let candidates = Gateway.matching(request, in: try await list(updatedAfter: Timestamp.format(earliest)))
+            .filter { $0.status.createdDate.map { $0 >= earliest } ?? true }
+        for candidate in candidates where claims.claim(candidate.spec.id) {
             logger.notice("adopted gateway \(candidate.spec.id ?? "?") named \(request.name): the first create's answer was lost and the server did not keep the client's id")
             return candidate
         }
         return nil
     }
 
-    private func sameSpecIgnoringID(_ answer: GatewaySpec, _ request: GatewaySpec) -> Bool {
-        var request = request
-        request.id = answer.id
-        return answer.sameRequest(as: request)
-    }
-
-    /// How far the server's clock may lag ours when a lost create is looked for in the list.
+    /// How far clocks (ours, the server's, an overlapping run's) may disagree when a
+    /// gateway is judged by when it was made: a lost create's look-up, convergence.
     static let clockSkewMargin: TimeInterval = 300
 
     /// Whether the server keeps the ids clients send, as the answers show it.
@@ -532,15 +525,34 @@ final class Claims: Sendable {
 }
 
 extension Gateway {
-    /// Oldest first: by createdAt, then id, so every reader agrees on the order.
-    public static func olderFirst(_ a: Gateway, _ b: Gateway) -> Bool {
-        let x = a.status.createdAt.flatMap(Timestamp.parse) ?? .distantFuture
-        let y = b.status.createdAt.flatMap(Timestamp.parse) ?? .distantFuture
-        return x != y ? x < y : (a.spec.id ?? "") < (b.spec.id ?? "")
+    /// What orders gateways by age: createdAt (unknown last), then id, so every reader agrees.
+    var ageKey: (Date, String) { (status.createdDate ?? .distantFuture, spec.id ?? "") }
+
+    /// Whether `a` is older than `b` (createdAt, then id).
+    public static func olderFirst(_ a: Gateway, _ b: Gateway) -> Bool { a.ageKey < b.ageKey }
+
+    /// `gateways` oldest first; each createdAt is parsed once, not once per comparison.
+    public static func oldestFirst(_ gateways: [Gateway]) -> [Gateway] {
+        gateways.map { ($0.ageKey, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    /// Those of `gateways` that `spec` asked for: its name and spec, whatever id the
+    /// server gave them, not being deleted; oldest first, so every reader picks the
+    /// same one (a lost create's look-up, overlapping runs' convergence).
+    public static func matching(_ spec: GatewaySpec, in gateways: [Gateway]) -> [Gateway] {
+        oldestFirst(gateways.filter { g in
+            guard g.spec.name == spec.name, g.status.status != .deleting else { return false }
+            var asked = spec
+            asked.id = g.spec.id
+            return g.spec.sameRequest(as: asked)
+        })
     }
 }
 
 extension GatewayStatus {
+    /// `createdAt` as a time (nil when absent or unreadable).
+    public var createdDate: Date? { createdAt.flatMap(Timestamp.parse) }
+
     /// The conditions that are not True, as one line: "Ready: ProvisioningFailed: no capacity (US-EAST-04A)".
     public var conditionSummary: String {
         conditions.filter { $0.status?.rawValue != "True" }.map { c in

@@ -164,7 +164,7 @@ public enum Planner {
                             replace: Set<String>? = []) -> Plan {
         var byName: [String: [Gateway]] = [:]
         for g in existing where g.status.status != .deleting { byName[g.spec.name, default: []].append(g) }
-        for (name, group) in byName where group.count > 1 { byName[name] = group.sorted(by: Gateway.olderFirst) }
+        for (name, group) in byName where group.count > 1 { byName[name] = Gateway.oldestFirst(group) }
         var items: [PlanItem] = []
         items.reserveCapacity(desired.count)
         var managed = Set<String>()

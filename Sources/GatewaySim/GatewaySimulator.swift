@@ -53,7 +53,7 @@ public final class GatewaySimulator: Sendable {
             try await self.handle(request, context, "list") {
                 var after: Date?
                 if let raw = request.uri.queryParameters.get("updatedAfter") {
-                    guard let date = SimClock.parse(raw) else {
+                    guard let date = Timestamp.parse(raw) else {
                         return self.status(.badRequest, code: 3, "updatedAfter must be an RFC 3339 time, got '\(raw)'",
                                            violations: [FieldViolation(field: "updatedAfter", description: "not an RFC 3339 time")])
                     }

@@ -272,7 +272,7 @@ actor SimStore {
         default: (reason, message) = ("Provisioning", "gateway is not ready yet")
         }
         let condition = GatewayCondition(
-            type: "Ready", lastUpdateTime: SimClock.format(updated), reason: reason, message: message, zone: zone,
+            type: "Ready", lastUpdateTime: Timestamp.format(updated), reason: reason, message: message, zone: zone,
             status: ConditionStatus(rawValue: ready ? "True" : "False"))
         var endpoints: [String] = []
         if ready {
@@ -282,7 +282,7 @@ actor SimStore {
         var spec = g.spec
         spec.weightsAndBiasesAuth?.apiKey = nil  // never returned by the API
         return Gateway(spec: spec, status: GatewayStatus(
-            createdAt: SimClock.format(g.createdAt), updatedAt: SimClock.format(updated),
+            createdAt: Timestamp.format(g.createdAt), updatedAt: Timestamp.format(updated),
             conditions: [condition], endpoints: endpoints, status: status))
     }
 
@@ -326,11 +326,6 @@ actor SimStore {
             writeFailure = error
         }
     }
-}
-
-enum SimClock {
-    static func format(_ date: Date) -> String { Timestamp.format(date) }
-    static func parse(_ text: String) -> Date? { Timestamp.parse(text) }
 }
 
 extension JSONEncoder {

@@ -263,7 +263,7 @@ func spec(_ name: String, zone: String = "US-EAST-04A") -> GatewaySpec {
             .timeZone(separator: .omitted)
         for seconds in [0, 0.001, 0.999, 1_699_335_116.123, 1_709_164_800.5, -1.25, -86_400 * 365.25 * 30, 4_102_444_799.999] {
             let date = Date(timeIntervalSince1970: seconds)
-            #expect(SimClock.format(date) == date.formatted(style).replacingOccurrences(of: "+0000", with: "Z"), "\(seconds)")
+            #expect(Timestamp.format(date) == date.formatted(style).replacingOccurrences(of: "+0000", with: "Z"), "\(seconds)")
         }
     }
 
