@@ -32,83 +32,37 @@ enum SpecsAPI {
     /// The spec a table holds when every field is of the expected type and nothing
     /// else is there; nil sends the caller the general way.
     static func readSpec(_ t: LuaTableView) -> GatewaySpec? {
-        var seen = 0
-        func take<T>(_ field: LuaField<T>) -> T?? {
-            switch field {
-            case .absent: return .some(nil)
-            case .value(let v):
-                seen += 1
-                return .some(v)
-            case .other: return nil
-            }
-        }
-        func empty(_ key: StaticString) -> Bool?? {
-            take(t.table(key) { $0.keyCount == 0 }).map { $0.map { $0 } }
-        }
-        guard case .value(let name) = t.string("name") else { return nil }
-        seen += 1
-        guard let zones = take(t.strings("zones")), let id = take(t.string("id")),
-              let coreWeave = empty("coreWeaveAuth"), coreWeave != false,
-              let path = empty("pathBasedRouting"), path != false else { return nil }
-        var spec = GatewaySpec(id: id, name: name, zones: zones ?? [])
-        if coreWeave == true { spec.coreWeaveAuth = CoreWeaveAuth() }
-        if path == true { spec.pathBasedRouting = PathBasedRouting() }
-        /// A table whose one field is the string `field`: absent (.some(nil)), its string, or nil for anything else.
+        var top = ExactFields(t)
+        /// A table whose one field is the string `field`.
         func single(_ key: StaticString, _ field: StaticString) -> String?? {
-            switch t.table(key, { r -> String? in
-                guard case .value(let s) = r.string(field), r.keyCount == 1 else { return nil }
-                return s
-            }) {
-            case .absent: return .some(nil)
-            case .value(let s?):
-                seen += 1
-                return .some(s)
-            default: return nil
+            top.table(key) { r in
+                var inner = ExactFields(r)
+                guard case let value?? = inner.read(r.string(field)), inner.complete else { return nil }
+                return value
             }
         }
-        guard let apiType = single("bodyBasedRouting", "apiType"), let header = single("headerBasedRouting", "headerName") else {
-            return nil
-        }
-        if let apiType { spec.bodyBasedRouting = BodyBasedRouting(apiType: APIType(rawValue: apiType)) }
-        if let header { spec.headerBasedRouting = HeaderBasedRouting(headerName: header) }
-        guard let endpoint = take(t.table("endpointConfiguration") { e -> EndpointConfiguration? in
-            var config = EndpointConfiguration()
-            var fields = 0
-            switch e.strings("additionalDns") {
-            case .absent: break
-            case .value(let list): config.additionalDns = list; fields += 1
-            case .other: return nil
-            }
-            switch e.strings("allowedSourceIpRanges") {
-            case .absent: break
-            case .value(let list): config.allowedSourceIpRanges = list; fields += 1
-            case .other: return nil
-            }
-            return e.keyCount == fields ? config : nil
-        }) else { return nil }
-        if let endpoint {
-            guard let config = endpoint else { return nil }
-            spec.endpointConfiguration = config
-        }
-        guard let wandb = take(t.table("weightsAndBiasesAuth") { w -> WeightsAndBiasesAuth? in
-            var fields = 0
-            func field<T>(_ f: LuaField<T>) -> T?? {
-                switch f {
-                case .absent: return .some(nil)
-                case .value(let v): fields += 1; return .some(v)
-                case .other: return nil
-                }
-            }
-            guard let key = field(w.string("apiKey")), let url = field(w.string("serverUrl")),
-                  let usage = field(w.bool("enableUsageReports")), let limits = field(w.bool("enableRateLimiting")),
-                  w.keyCount == fields else { return nil }
-            return WeightsAndBiasesAuth(apiKey: key, serverUrl: url, enableUsageReports: usage, enableRateLimiting: limits)
-        }) else { return nil }
-        if let wandb {
-            guard let auth = wandb else { return nil }
-            spec.weightsAndBiasesAuth = auth
-        }
-        return t.keyCount == seen ? spec : nil
+        guard case let name?? = top.read(t.string("name")),
+              let zones = top.read(t.strings("zones")), let id = top.read(t.string("id")),
+              let coreWeave = top.table("coreWeaveAuth", { $0.keyCount == 0 ? CoreWeaveAuth() : nil }),
+              let path = top.table("pathBasedRouting", { $0.keyCount == 0 ? PathBasedRouting() : nil }),
+              let apiType = single("bodyBasedRouting", "apiType"), let header = single("headerBasedRouting", "headerName"),
+              let endpoint = top.table("endpointConfiguration", { e -> EndpointConfiguration? in
+                  var fields = ExactFields(e)
+                  guard let dns = fields.read(e.strings("additionalDns")),
+                        let ranges = fields.read(e.strings("allowedSourceIpRanges")), fields.complete else { return nil }
+                  return EndpointConfiguration(additionalDns: dns ?? [], allowedSourceIpRanges: ranges ?? [])
+              }),
+              let wandb = top.table("weightsAndBiasesAuth", { w -> WeightsAndBiasesAuth? in
+                  var fields = ExactFields(w)
+                  guard let key = fields.read(w.string("apiKey")), let url = fields.read(w.string("serverUrl")),
+                        let usage = fields.read(w.bool("enableUsageReports")), let limits = fields.read(w.bool("enableRateLimiting")),
+                        fields.complete else { return nil }
+                  return WeightsAndBiasesAuth(apiKey: key, serverUrl: url, enableUsageReports: usage, enableRateLimiting: limits)
+              }),
+              top.complete else { return nil }
+        return GatewaySpec(id: id, name: name, zones: zones ?? [], coreWeaveAuth: coreWeave, weightsAndBiasesAuth: wandb,
+                           endpointConfiguration: endpoint, bodyBasedRouting: apiType.map { BodyBasedRouting(apiType: APIType(rawValue: $0)) },
+                           headerBasedRouting: header.map { HeaderBasedRouting(headerName: $0) }, pathBasedRouting: path)
     }
 
     /// Pushes `spec` as a spec table (API field names, arrays marked, the spec metatable). Stack effect: +1.
@@ -281,4 +235,39 @@ struct SpecValidationError: LuaErrorValue, CustomStringConvertible {
         call.push(.table([("code", .string(APIError.Code.validation.rawValue)), ("message", .string(call.callerPosition + description)),
                           ("issues", SpecsAPI.issuesData(issues))], errorMetatable))
     }
+}
+
+/// A table's fields read for the fast path, counting those present, so the caller
+/// can tell whether anything else is there. Each read answers `.some(nil)` when the
+/// field is absent, `.some(value)` when it is as expected, and nil when it is not:
+/// then the table is not in the expected shape.
+struct ExactFields {
+    let table: LuaTableView
+    var present = 0
+
+    init(_ table: LuaTableView) { self.table = table }
+
+    mutating func read<T>(_ field: LuaField<T>) -> T?? {
+        switch field {
+        case .absent: return .some(nil)
+        case .value(let v):
+            present += 1
+            return .some(v)
+        case .other: return nil
+        }
+    }
+
+    /// A nested table, read by `body`, which answers nil when it is not in shape.
+    mutating func table<T>(_ key: StaticString, _ body: (LuaTableView) -> T?) -> T?? {
+        switch table.table(key, body) {
+        case .absent: return .some(nil)
+        case .value(let v?):
+            present += 1
+            return .some(v)
+        default: return nil
+        }
+    }
+
+    /// Whether the table holds nothing but the fields read.
+    var complete: Bool { table.keyCount == present }
 }
