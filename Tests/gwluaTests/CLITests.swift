@@ -16,8 +16,15 @@ struct Outcome {
 /// Runs gwlua as a subprocess with `input` on stdin (never a terminal here).
 func gwlua(_ arguments: [String], input: String = "", environment: [String: String] = [:],
            directory: URL? = nil) throws -> Outcome {
+    try runProgram(gwluaPath, arguments, input: input, environment: environment, directory: directory)
+}
+
+/// Runs a program as a subprocess with `input` on stdin; LUA_INIT is cleared so no
+/// user set-up leaks into gwlua's runs.
+func runProgram(_ path: String, _ arguments: [String], input: String = "", environment: [String: String] = [:],
+                directory: URL? = nil) throws -> Outcome {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: gwluaPath)
+    process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env["LUA_INIT"] = nil

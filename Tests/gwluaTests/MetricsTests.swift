@@ -74,19 +74,8 @@ struct ExpositionFile {
         #expect(file.problems.isEmpty, "\(file.problems)")
         // promtool (Debian's prometheus package) when it is installed: its verdict too.
         for candidate in ["/usr/bin/promtool", "/usr/local/bin/promtool"] where FileManager.default.isExecutableFile(atPath: candidate) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: candidate)
-            process.arguments = ["check", "metrics"]
-            let input = Pipe(), output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            input.fileHandleForWriting.write(Data(text.utf8))
-            try input.fileHandleForWriting.close()
-            let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "promtool: \(said)")
+            let checked = try runProgram(candidate, ["check", "metrics"], input: text)
+            #expect(checked.status == 0, "promtool: \(checked.stdout)\(checked.stderr)")
             break
         }
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: path.deletingLastPathComponent().path)).contains { $0.hasSuffix(".tmp") },
