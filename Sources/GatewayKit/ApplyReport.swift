@@ -5,8 +5,16 @@ import Foundation
 public struct ApplyTally: Sendable {
     public var created = 0, updated = 0, replaced = 0, unchanged = 0, deleted = 0, failed = 0, skipped = 0
     public var failureCodes: Set<APIError.Code> = []
-    /// By plan action and result ("ok", "failed", "skipped"), for the run's metrics.
+    /// By plan action and result, for the run's metrics (see `count(_:_:)`).
     public var byAction: [String: Int] = [:]
+
+    /// What became of an item: its result, as the metrics label it.
+    public enum Result: String, Sendable, CaseIterable { case ok, failed, skipped }
+
+    static func key(_ action: PlanItem.Action, _ result: Result) -> String { "\(action.rawValue)/\(result.rawValue)" }
+
+    /// Items of `action` that ended as `result`.
+    public func count(_ action: PlanItem.Action, _ result: Result) -> Int { byAction[Self.key(action, result)] ?? 0 }
 
     public init() {}
 
@@ -14,7 +22,7 @@ public struct ApplyTally: Sendable {
     public var succeeded: Int { created + updated + replaced + unchanged + deleted }
 
     public mutating func add(_ outcome: ApplyOutcome) {
-        byAction["\(outcome.action.rawValue)/\(outcome.skipped ? "skipped" : outcome.ok ? "ok" : "failed")", default: 0] += 1
+        byAction[Self.key(outcome.action, outcome.skipped ? .skipped : outcome.ok ? .ok : .failed), default: 0] += 1
         if outcome.skipped {
             skipped += 1
         } else if !outcome.ok {

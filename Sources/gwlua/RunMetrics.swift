@@ -52,12 +52,11 @@ struct RunMetrics {
             gauge("gwlua_run_last_success_timestamp_seconds", "When a run last exited 0 (Unix time); kept across failed runs.",
                   [("", lastSuccess)])
         }
-        let items = report?.tally.byAction ?? [:]
+        let tally = report?.tally ?? ApplyTally()
         var itemSamples: [(String, Double)] = []
-        for action in PlanItem.Action.allCases.map(\.rawValue) {
-            for result in ["ok", "failed", "skipped"] {
-                itemSamples.append(("action=\"\(action)\",result=\"\(result)\"",
-                                    Double(items["\(action)/\(result)"] ?? 0)))
+        for action in PlanItem.Action.allCases {
+            for result in ApplyTally.Result.allCases {
+                itemSamples.append(("action=\"\(action.rawValue)\",result=\"\(result.rawValue)\"", Double(tally.count(action, result))))
             }
         }
         gauge("gwlua_run_items", "Apply items of the last run, by plan action and result.", itemSamples)
