@@ -128,7 +128,7 @@ enum PlanApply {
     static func planData(_ plan: Plan) -> LuaData {
         let text = plan.render()
         var fields: [(String, LuaData)] = PlanItem.Action.allCases.map { action in
-            (action.rawValue, .list(plan.items.filter { $0.action == action }.map(itemData)))
+            (action.rawValue, .list(plan.items.filter { $0.action == action }.map { itemData($0) }))
         }
         fields.append(("notes", .json(.array(plan.notes.map(JSONValue.string)))))
         fields.append(("text", .string(text)))
@@ -136,8 +136,8 @@ enum PlanApply {
         return .table(fields, planMetatable)
     }
 
-    static func itemData(_ item: PlanItem) -> LuaData {
-        var fields: [(String, LuaData)] = [("name", .string(item.name)), ("action", .string(item.action.rawValue))]
+    static func itemData(_ item: PlanItem, extra: [(String, LuaData)] = []) -> LuaData {
+        var fields: [(String, LuaData)] = [("name", .string(item.name)), ("action", .string(item.action.rawValue))] + extra
         if let id = item.id { fields.append(("id", .string(id))) }
         if let note = item.note { fields.append(("note", .string(note))) }
         if let of = item.duplicateOf { fields.append(("duplicate_of", .string(of))) }
@@ -244,11 +244,7 @@ enum PlanApply {
         tally.unchanged = plan.count(.unchanged)
         if settings.jsonEvents { Console.event(ApplyEvents.summary(tally, seconds: 0, interrupted: false, plan: plan)) }
         var fields: [(String, LuaData)] = tally.counts.map { ($0.0, .json(.integer(0))) }
-        fields.append(("items", .list(plan.items.map { item in
-            guard case .table(var itemFields, let metatable) = itemData(item) else { return itemData(item) }
-            itemFields.append(("ok", .json(.bool(true))))
-            return .table(itemFields, metatable)
-        })))
+        fields.append(("items", .list(plan.items.map { itemData($0, extra: [("ok", .json(.bool(true)))]) })))
         fields.append(("dry_run", .json(.bool(true))))
         fields.append(("plan", planData(plan)))
         call.push(.table(fields))
