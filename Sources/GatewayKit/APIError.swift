@@ -101,6 +101,9 @@ extension APIError {
         public static let journal = Code(rawValue: "JOURNAL")
         /// Another run holds the lock.
         public static let locked = Code(rawValue: "LOCKED")
+        /// A plan made earlier (saved, or shown for confirmation) no longer matches the
+        /// specs or what exists; nothing was changed.
+        public static let stalePlan = Code(rawValue: "STALE_PLAN")
 
         /// Failures that say the API could not be reached.
         public static let unreachable: Set<Code> = [.unavailable, .transport, .deadlineExceeded]

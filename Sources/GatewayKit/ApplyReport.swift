@@ -115,6 +115,19 @@ public enum ApplyEvents {
         return .object(event)
     }
 
+    /// A plan's closing line in JSON: counts by action, whether anything changes, and its fingerprint.
+    public static func planSummary(_ plan: Plan) -> JSONValue {
+        var event: [String: JSONValue] = ["event": .string("plan_summary"), "changes": .bool(plan.hasChanges)]
+        for action in PlanItem.Action.allCases { event[action.rawValue] = .integer(Int64(plan.count(action))) }
+        if let fingerprint = plan.fingerprint { event["fingerprint"] = fingerprint.json }
+        return .object(event)
+    }
+
+    /// A plan as JSON Lines: one `plan` event per item, then the `plan_summary`.
+    public static func planLines(_ plan: Plan) -> String {
+        (plan.items.map(planned) + [planSummary(plan)]).map { $0.compactText + "\n" }.joined()
+    }
+
     public static func summary(_ tally: ApplyTally, seconds: Double, interrupted: Bool, plan: Plan? = nil) -> JSONValue {
         var event: [String: JSONValue] = ["event": .string("summary"), "total": .integer(Int64(tally.done)),
                                           "duration": milliseconds(seconds), "interrupted": .bool(interrupted),

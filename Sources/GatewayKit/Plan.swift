@@ -75,6 +75,13 @@ public struct PlanItem: Sendable {
 public struct Plan: Sendable {
     /// Desired specs in their order (each create, update or unchanged), then deletes.
     public var items: [PlanItem]
+    /// What the plan was made from, for applying it later only while that holds.
+    public var fingerprint: PlanFingerprint?
+
+    public init(items: [PlanItem], fingerprint: PlanFingerprint? = nil) {
+        self.items = items
+        self.fingerprint = fingerprint
+    }
 
     public func count(_ action: PlanItem.Action) -> Int { items.reduce(0) { $0 + ($1.action == action ? 1 : 0) } }
     public var hasChanges: Bool { items.contains { $0.action != .unchanged } }

@@ -10,19 +10,28 @@ enum PlanApply {
     static let planOptions = LuaOptions("c:plan", [
         .boolean("prune", "delete gateways no spec names"), .string("prefix", "consider only gateways named prefix…"),
         .flagOrStrings("replace", "replace gateways whose difference an update cannot make (true or a list of names)"),
+        .strings("target", "only these names' items (as Terraform's -target)"),
     ])
     static let applyOptions = LuaOptions("c:apply", [
         .integer("concurrency", in: 1...1024, "actions in flight at once"),
         .boolean("wait", "wait for READY after creates and updates, for 404 after deletes"),
         .number("wait_timeout", in: 0...86_400), .number("wait_interval", in: 0.05...3600),
         .boolean("fail_fast", "the first failure stops new work"), .string("journal", "a JSON Lines journal to resume from"),
-        .boolean("prune"), .string("prefix"), .flagOrStrings("replace"), .boolean("dry_run", "print the plan, change nothing"),
+        .boolean("prune"), .string("prefix"), .flagOrStrings("replace"), .strings("target"),
+        .stringRecord("expect", keys: ["desired", "existing"], "apply only while a plan's fingerprint (plan.fingerprint) still holds"),
+        .boolean("dry_run", "print the plan, change nothing"),
         .function("on_result", "called with each item as it finishes"),
     ])
+
+    static let showOptions = LuaOptions("p:show", [.boolean("json", "write the plan as JSON Lines (plan.json) instead of text")])
 
     static let planMetatable = LuaMetatable("gateway.plan", methods: [
         LuaFunction("show") { call in
             try call.checkTable(1)
+            if try showOptions.read(call, at: 2).bool("json") == true {
+                if case .string(let lines) = call.field(1, "json") { Console.write(lines, to: .output) }
+                return 0
+            }
             let text: String
             if case .string(let t) = call.field(1, "text") { text = t } else { text = "" }
             Console.write(Console.colourPlan(text, enabled: Console.colourStdout), to: .output)
@@ -39,6 +48,8 @@ enum PlanApply {
         var prefix: String?
         /// nil: every name may be replaced.
         var replace: Set<String>? = []
+        /// nil: every item; else only these names'.
+        var targets: Set<String>?
 
         /// The function whose options these are, for messages ("c:plan", "c:apply").
         let function: String
@@ -49,6 +60,14 @@ enum PlanApply {
             prefix = options.string("prefix")
             if prefix == "" { throw LuaError.runtime("bad option 'prefix' to '\(function)' (a non-empty string expected, got an empty one)") }
             if let flag = options.bool("replace") { replace = flag ? nil : [] } else if let names = options.strings("replace") { replace = Set(names) }
+            targets = options.strings("target").map(Set.init)
+        }
+
+        /// The options as the plan's fingerprint records them.
+        var json: JSONValue {
+            func names(_ set: Set<String>?) -> JSONValue { set.map { .array($0.sorted().map(JSONValue.string)) } ?? .null }
+            return .object(["prune": .bool(prune), "prefix": prefix.map(JSONValue.string) ?? .null,
+                            "replace": replace == nil ? .bool(true) : names(replace), "target": names(targets)])
         }
     }
 
@@ -79,7 +98,17 @@ enum PlanApply {
             }
         }
         let scoped = scope.prefix.map { p in existing.filter { $0.spec.name.hasPrefix(p) } } ?? existing
-        return Planner.plan(desired: specs, existing: scoped, prune: scope.prune, replace: scope.replace)
+        var plan = Planner.plan(desired: specs, existing: scoped, prune: scope.prune, replace: scope.replace)
+        if let targets = scope.targets {
+            let known = Set(specs.map(\.name)).union(scoped.map(\.spec.name))
+            let unknown = targets.subtracting(known).sorted()
+            if !unknown.isEmpty {
+                throw LuaError.runtime("bad option 'target' to '\(scope.function)' (\(unknown.map { "'\($0)'" }.joined(separator: ", ")): no spec or gateway has that name)")
+            }
+            plan.items = plan.items.filter { targets.contains($0.name) }
+        }
+        plan.fingerprint = PlanFingerprint(desired: specs, scope: scope.json, existing: scoped)
+        return plan
     }
 
     /// The list at `index` as untyped documents (read raw: no user code runs).
@@ -133,6 +162,9 @@ enum PlanApply {
         fields.append(("notes", .json(.array(plan.notes.map(JSONValue.string)))))
         fields.append(("text", .string(text)))
         fields.append(("summary", .string(String(text.split(separator: "\n").last ?? ""))))
+        fields.append(("changes", .json(.bool(plan.hasChanges))))
+        if let fingerprint = plan.fingerprint { fields.append(("fingerprint", .json(fingerprint.json))) }
+        fields.append(("json", .string(ApplyEvents.planLines(plan))))
         return .table(fields, planMetatable)
     }
 
@@ -156,6 +188,10 @@ enum PlanApply {
             throw LuaError.runtime("apply's journal option is disabled by --safe (the host gives one with --journal)")
         }
         let plan = try makePlan(c, call, scope: try Scope(options, function: PlanApply.applyOptions.function))
+        if let expected = options.record("expect"), let now = plan.fingerprint,
+           let stale = PlanFingerprint(desired: expected["desired"] ?? "", existing: expected["existing"] ?? "").staleness(against: now) {
+            throw LuaAPIError(error: APIError(code: .stalePlan, message: "\(stale); nothing was changed: plan again"))
+        }
         if settings.dryRun || options.bool("dry_run") == true { return dryRun(plan, settings: settings, call) }
         guard let state = LuaState.owner(of: call.L) else { throw LuaError.runtime("no Lua state") }
         let journal: Journal?
@@ -268,11 +304,11 @@ enum PlanApply {
     }
 
     static let help = [
-        LuaHelpEntry("c:plan", "c:plan(specs [, {prune =, prefix =, replace =}]) -> plan",
-                     "Desired specs against existing gateways, by name: plan.create, .update (with changes), .unchanged, .delete, .replace; plan.notes; plan:show().",
+        LuaHelpEntry("c:plan", "c:plan(specs [, {prune =, prefix =, replace =, target =}]) -> plan",
+                     "Desired specs against existing gateways, by name: plan.create, .update (with changes), .unchanged, .delete, .replace; plan.notes, .changes, .fingerprint, .json; plan:show([{json = true}]).",
                      example: "c:plan(specs):show()"),
         LuaHelpEntry("c:apply",
-                     "c:apply(specs [, {concurrency =, wait =, fail_fast =, journal =, prune =, prefix =, replace =, dry_run =, on_result =}]) -> result",
+                     "c:apply(specs [, {concurrency =, wait =, fail_fast =, journal =, prune =, prefix =, replace =, target =, expect =, dry_run =, on_result =}]) -> result",
                      "Validates all, plans, then creates/updates/replaces/deletes with bounded concurrency; result.created/.updated/.replaced/.unchanged/.deleted/.failed and result.items.",
                      example: "local r = c:apply(specs, {concurrency = 16, wait = true})"),
     ]

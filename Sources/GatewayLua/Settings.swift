@@ -75,7 +75,7 @@ extension APIError.Code {
     /// The exit status an uncaught error of this code ends `gwlua run` with (DESIGN.md), or nil for 1.
     public var exitStatus: Int32? {
         switch self {
-        case .validation, .invalidArgument, .journal: return ExitStatus.invalid
+        case .validation, .invalidArgument, .journal, .stalePlan: return ExitStatus.invalid
         case .unavailable, .transport, .deadlineExceeded, .internal: return ExitStatus.unavailable
         case .resourceExhausted, .locked: return ExitStatus.temporary
         case .unauthenticated, .permissionDenied: return ExitStatus.denied

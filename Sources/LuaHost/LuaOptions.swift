@@ -22,6 +22,8 @@ public struct LuaOptions: Sendable {
         case strings
         /// true, false, or a list of strings.
         case flagOrStrings
+        /// A table of strings under these keys (each may be absent).
+        case stringRecord([String])
     }
 
     public struct Option: Sendable {
@@ -92,6 +94,13 @@ public struct LuaOptions: Sendable {
             case .function:
                 guard type == LUA_TFUNCTION else { throw bad("function") }
                 values[option.name] = .bool(true)  // called through `LuaOptionValues.call`
+            case .stringRecord(let keys):
+                let expected = "a table of strings (\(keys.joined(separator: ", ")))"
+                guard type == LUA_TTABLE else { throw bad(expected) }
+                guard case .object(let fields) = call.readJSON(-1),
+                      fields.allSatisfy({ keys.contains($0.key) && { if case .string = $0 { return true } else { return false } }($0.value) })
+                else { throw LuaError.runtime("bad option '\(option.name)' to '\(function)' (\(expected) expected, got a table of other things)") }
+                values[option.name] = .object(fields)
             case .strings, .flagOrStrings:
                 if case .flagOrStrings = option.kind, type == LUA_TBOOLEAN {
                     values[option.name] = .bool(lua_toboolean(L, -1) != 0)
@@ -141,6 +150,10 @@ public struct LuaOptionValues {
         guard case .array(let items)? = values[name] else { return nil }
         return items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
     }
+    public func record(_ name: String) -> [String: String]? {
+        guard case .object(let fields)? = values[name] else { return nil }
+        return fields.compactMapValues { if case .string(let s) = $0 { return s } else { return nil } }
+    }
     public func has(_ name: String) -> Bool { values[name] != nil }
 
     /// Calls the function option `name` with what `arguments` pushes. Stack effect: 0.
@@ -163,6 +176,9 @@ extension LuaOptions.Option {
     public static func string(_ name: String, _ help: String = "") -> LuaOptions.Option { LuaOptions.Option(name: name, kind: LuaOptions.Kind.string, help: help) }
     public static func function(_ name: String, _ help: String = "") -> LuaOptions.Option { LuaOptions.Option(name: name, kind: LuaOptions.Kind.function, help: help) }
     public static func strings(_ name: String, _ help: String = "") -> LuaOptions.Option { LuaOptions.Option(name: name, kind: LuaOptions.Kind.strings, help: help) }
+    public static func stringRecord(_ name: String, keys: [String], _ help: String = "") -> LuaOptions.Option {
+        LuaOptions.Option(name: name, kind: LuaOptions.Kind.stringRecord(keys), help: help)
+    }
     public static func flagOrStrings(_ name: String, _ help: String = "") -> LuaOptions.Option {
         LuaOptions.Option(name: name, kind: LuaOptions.Kind.flagOrStrings, help: help)
     }

@@ -29,6 +29,10 @@ public struct LuaStandalone {
     /// Sees the state and the exit status just before the state closes (to
     /// explain a limit that stopped the script, say).
     public var finish: (LuaState, Int32) -> Void = { _, _ in }
+    /// A script built into the program (gwlua's fleet commands), run instead of a
+    /// file: `arguments[scriptStart]` is its name (arg[0]), the words after it its
+    /// `...`. LUA_INIT does not run. A whole number it returns is the exit status.
+    public var builtinScript: String?
 
     public init(arguments: [String], scriptStart: Int, environment: [String: String]) {
         self.arguments = arguments
@@ -183,6 +187,7 @@ public struct LuaStandalone {
         _ = gwlua_gc(L, LUA_GCRESTART, 0)
         _ = gwlua_gc_generational(L)
 
+        if let builtinScript, let script = options.script { return runBuiltin(state, code: builtinScript, index: script) }
         if !options.ignoreEnvironment, let status = runInit(state), status != LUA_OK {
             return ExitStatus.failure
         }
@@ -308,6 +313,56 @@ public struct LuaStandalone {
         for a in arguments[(index + 1)...] { LuaCall(state: L).push(a) }
         return report(state, status: docall(state, arguments: Int32(n), results: LUA_MULTRET)) == LUA_OK
             ? ExitStatus.success : ExitStatus.failure
+    }
+
+    /// A built-in script's structured errors (API and validation errors) are one
+    /// line each, without the script's own position or a traceback: the user wrote
+    /// neither. String errors (from files the script loads) keep their traceback.
+    private func runBuiltin(_ state: LuaState, code: String, index: Int) -> Int32 {
+        let L = state.L
+        let name = arguments[index]
+        var status = Array(code.utf8).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { gwlua_loadbuffer(L, $0.baseAddress, $0.count, "=" + name, "t") }
+        }
+        guard status == LUA_OK else { return report(state, status: status) == LUA_OK ? ExitStatus.success : ExitStatus.failure }
+        let words = arguments[(index + 1)...]
+        for word in words { LuaCall(state: L).push(word) }
+        let base = lua_gettop(L) - Int32(words.count)
+        gwlua_pushcfunction(L, gwlua_keephandler)
+        gwlua_insert(L, base)
+        status = gwlua_pcall(L, Int32(words.count), 1, base)
+        gwlua_remove(L, base)
+        defer { gwlua_pop(L, 1) }
+        guard status == LUA_OK else {
+            guard lua_type(L, -1) == LUA_TTABLE else {
+                // A string error: its traceback, as the message handler left it.
+                let traceback = lua_getfield(L, gwlua_registryindex(), "gwlua.traceback") == LUA_TSTRING
+                    ? LuaCall.string(at: -1, in: L) : ""
+                gwlua_pop(L, 1)
+                let text = lua_type(L, -1) == LUA_TSTRING ? LuaCall.string(at: -1, in: L) : "(error object is not a string)"
+                message(text + (traceback.isEmpty ? "" : "\n" + traceback))
+                return ExitStatus.failure
+            }
+            lua_pushstring(L, "code")
+            if lua_rawget(L, -2) == LUA_TSTRING {
+                lua_setfield(L, gwlua_registryindex(), "gwlua.errorcode")
+            } else {
+                gwlua_pop(L, 1)
+            }
+            var text = String(cString: luaL_tolstring(L, -1, nil))
+            gwlua_pop(L, 1)
+            // "gwlua plan:94: " is a line of gwlua's own script: no help to its user.
+            if text.hasPrefix(name + ":") {
+                let rest = text.dropFirst(name.count + 1)
+                let line = rest.prefix { $0.isNumber }
+                if !line.isEmpty, rest.dropFirst(line.count).hasPrefix(": ") { text = String(rest.dropFirst(line.count + 2)) }
+            }
+            writeStandardError("\(name): \(text)\n")
+            return ExitStatus.failure
+        }
+        var exact: Int32 = 0
+        let result = lua_tointegerx(L, -1, &exact)
+        return exact != 0 ? Int32(clamping: result) : ExitStatus.success
     }
 
     private func runFile(_ state: LuaState, path: String?) -> Int32 {

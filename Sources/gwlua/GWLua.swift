@@ -17,7 +17,8 @@ struct GWLua: ParsableCommand {
         commandName: "gwlua",
         abstract: "Lua for building, validating and creating CoreWeave inference gateways.",
         version: "gwlua \(version) (\(LuaVersion.copyright))",
-        subcommands: [Run.self, Repl.self, Validate.self, Sim.self],
+        subcommands: [Run.self, Repl.self, PlanCommand.self, ApplyCommand.self, ExportCommand.self, ListCommand.self,
+                      GetCommand.self, DeleteCommand.self, Validate.self, Sim.self],
         defaultSubcommand: Repl.self
     )
 }
@@ -31,16 +32,21 @@ func prepareState(_ state: LuaState, settings: GatewaySettings) throws {
 
 /// Runs lua(1)-style words with gwlua's options applied; returns the exit status.
 /// With --metrics-file, the run's metrics are written however it ends.
-func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interactive: Bool = false) throws -> Int32 {
+/// `builtin`: a script built into gwlua (the fleet commands) to run instead of lua(1)'s words;
+/// `readsFrom` is the file whose folder --safe lets it read (the fleet file).
+func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interactive: Bool = false,
+            builtin: String? = nil, readsFrom: String? = nil) throws -> Int32 {
     guard let path = options.metricsFile else {
-        return try runLua(options: options, arguments: arguments, scriptStart: scriptStart, interactive: interactive, report: Box())
+        return try runLua(options: options, arguments: arguments, scriptStart: scriptStart, interactive: interactive,
+                          builtin: builtin, readsFrom: readsFrom, report: Box())
     }
     let probe = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: [:])
     let metrics = RunMetrics(path: path, script: interactive ? "repl" : probe.scriptPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "-")
     let report = Box()
     let status: Int32
     do {
-        status = try runLua(options: options, arguments: arguments, scriptStart: scriptStart, interactive: interactive, report: report)
+        status = try runLua(options: options, arguments: arguments, scriptStart: scriptStart, interactive: interactive,
+                            builtin: builtin, readsFrom: readsFrom, report: report)
     } catch {
         let failed: Int32 = (error as? ExitCode).map(\.rawValue) ?? (error is ValidationError ? ExitStatus.usage : ExitStatus.failure)
         writeMetrics(metrics, status: failed, report: report.value)
@@ -62,7 +68,8 @@ private func writeMetrics(_ metrics: RunMetrics, status: Int32, report: RunRepor
     }
 }
 
-private func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interactive: Bool, report: Box) throws -> Int32 {
+private func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interactive: Bool,
+                    builtin: String?, readsFrom: String?, report: Box) throws -> Int32 {
     let environment = LuaVersion.environment()
     // Held until the process ends (the kernel releases it even on SIGKILL).
     var lock: RunLock?
@@ -86,7 +93,8 @@ private func runLua(options: HostOptions, arguments: [String], scriptStart: Int,
     runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"
     runner.stateOptions = LuaState.Options(openStandardLibraries: false, memoryLimit: options.memoryLimit,
                                            instructionLimit: options.maxInstructions)
-    let reads = options.readPolicy(script: runner.scriptPath)
+    runner.builtinScript = builtin
+    let reads = options.readPolicy(script: readsFrom ?? runner.scriptPath)
     runner.prepare = { state in
         if options.safe { try LuaSafeMode.apply(to: state, reads: reads) }
         try prepareState(state, settings: settings)

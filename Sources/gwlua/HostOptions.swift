@@ -17,6 +17,9 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("token-env"), help: "Environment variable holding the API token (default COREWEAVE_API_TOKEN).")
     var tokenEnv: String?
 
+    @Option(name: .customLong("token-file"), help: "A file holding the API token (default: COREWEAVE_API_TOKEN, else the file COREWEAVE_API_TOKEN_FILE names, else $CREDENTIALS_DIRECTORY/coreweave-api-token); others must not be able to read it.")
+    var tokenFile: String?
+
     @Flag(help: "Start the API emulator in-process on a loopback port and point clients at it.")
     var local = false
 
@@ -61,7 +64,7 @@ struct HostOptions: ParsableArguments {
 
     /// Splits `words` into gwlua's leading long options and lua(1)'s words.
     static func split(_ words: [String]) -> (host: [String], lua: [String]) {
-        let valued: Set<String> = ["--endpoint", "--token-env", "--state", "--journal", "--lock", "--lock-wait", "--timeout",
+        let valued: Set<String> = ["--endpoint", "--token-env", "--token-file", "--state", "--journal", "--lock", "--lock-wait", "--timeout",
                                     "--max-memory", "--max-instructions", "--log-level", "--allow-read", "--metrics-file"]
         var i = 0
         var host: [String] = []
@@ -107,6 +110,9 @@ struct HostOptions: ParsableArguments {
                 throw ValidationError("--metrics-file '\(metricsFile)': the folder \(folder) does not exist")
             }
         }
+        if tokenFile != nil && tokenEnv != nil {
+            throw ValidationError("--token-file and --token-env name two sources for one token; give one")
+        }
         if let maxInstructions, maxInstructions <= 0 {
             throw ValidationError("--max-instructions must be a positive number (got \(maxInstructions))")
         }
@@ -124,7 +130,11 @@ struct HostOptions: ParsableArguments {
     }
 
     private func connection(environment: [String: String]) throws -> (GatewaySettings, SimServer?) {
-        let variable = tokenEnv ?? "COREWEAVE_API_TOKEN"
+        let found: (token: String?, source: String)
+        do { found = try TokenSource(file: tokenFile, variable: tokenEnv).resolve(environment: environment) } catch {
+            writeStandardError("gwlua: \(error)\n")
+            throw ExitCode(ExitStatus.config)
+        }
         if local {
             let path = state ?? HostOptions.defaultStatePath(environment)
             let config = SimConfiguration(statePath: path)
@@ -133,11 +143,10 @@ struct HostOptions: ParsableArguments {
             if case .failure(let error) = outcome { throw error }
             guard let server = started.server else { throw ExitCode(ExitStatus.unavailable) }
             // The emulator accepts any token; a real one is not needed (nor sent anywhere else).
-            return (GatewaySettings(endpoint: server.endpoint, token: environment[variable].flatMap { $0.isEmpty ? nil : $0 } ?? "local",
-                                    tokenSource: variable), server)
+            return (GatewaySettings(endpoint: server.endpoint, token: found.token ?? "local", tokenSource: found.source), server)
         }
         let endpoint = endpoint ?? environment["COREWEAVE_API_ENDPOINT"] ?? ClientConfiguration.defaultEndpoint
-        return (GatewaySettings(endpoint: endpoint, token: environment[variable], tokenSource: variable), nil)
+        return (GatewaySettings(endpoint: endpoint, token: found.token, tokenSource: found.source), nil)
     }
 
     static func defaultStatePath(_ environment: [String: String]) -> String {

@@ -1,0 +1,44 @@
+import Crypto
+import Foundation
+
+/// What a plan was made from, as two digests: the desired side (the validated
+/// specs and the plan's scope) and the existing side (the gateways the planner
+/// saw). A plan applied later (a saved plan, or one a person confirmed) is
+/// applied only while both still match, so nothing is changed on stale grounds.
+/// SHA-256, so the W&B apiKey in the specs cannot be read back from it.
+public struct PlanFingerprint: Sendable, Hashable {
+    public var desired: String
+    public var existing: String
+
+    public init(desired: String, existing: String) {
+        self.desired = desired
+        self.existing = existing
+    }
+
+    /// `scope` holds the plan's options (prune, prefix, replace, targets) as JSON.
+    public init(desired specs: [GatewaySpec], scope: JSONValue, existing gateways: [Gateway]) {
+        let wanted = JSONValue.object(["specs": .array(specs.map(\.json)), "scope": scope])
+        // The planner's inputs: gateways being deleted count as gone, and the age decides among namesakes.
+        let seen = gateways.filter { $0.status.status != .deleting }
+            .sorted { ($0.spec.id ?? "", $0.spec.name) < ($1.spec.id ?? "", $1.spec.name) }
+            .map { g -> JSONValue in .object(["spec": g.spec.json, "createdAt": g.status.createdAt.map(JSONValue.string) ?? .null]) }
+        self.init(desired: PlanFingerprint.digest(wanted), existing: PlanFingerprint.digest(.array(seen)))
+    }
+
+    static func digest(_ value: JSONValue) -> String {
+        let text = value.compactText  // sorted keys: one text per value
+        return "sha256:" + SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// What changed between `self` (the plan's) and `now`, as a sentence, or nil when nothing did.
+    public func staleness(against now: PlanFingerprint) -> String? {
+        switch (desired == now.desired, existing == now.existing) {
+        case (true, true): return nil
+        case (false, true): return "the fleet's specs (or the plan's options) changed since the plan was made"
+        case (true, false): return "the gateways that exist changed since the plan was made"
+        case (false, false): return "both the fleet's specs and the gateways that exist changed since the plan was made"
+        }
+    }
+
+    public var json: JSONValue { .object(["desired": .string(desired), "existing": .string(existing)]) }
+}
