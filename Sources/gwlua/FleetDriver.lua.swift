@@ -223,7 +223,7 @@ function commands.export()
   local lines = {
     ("-- Exported by gwlua from %s: %d gateway%s%s."):format(o.endpoint_shown, #kept, #kept == 1 and "" or "s",
                                                              o.prefix and (" named " .. o.prefix .. "…") or ""),
-    "-- Check it with: gwlua plan " .. (o.out or "FILE") .. "  (it says No changes until you edit it).",
+    "-- Check it with `gwlua plan` on this file: it says No changes until you edit it.",
   }
   if #variables > 0 then
     lines[#lines + 1] = "-- The API never returns W&B apiKeys: set " .. table.concat(variables, ", ") .. " before a create."
