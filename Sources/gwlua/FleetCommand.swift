@@ -17,7 +17,7 @@ private func runFleet(_ command: String, host: HostOptions, _ parameters: [Strin
     parameters["json"] = .bool(host.json)
     parameters["dry_run"] = .bool(host.dryRun)
     let words = ["gwlua", "gwlua \(command)", JSONValue.object(parameters).compactText]
-    return try runLua(options: host, arguments: words, scriptStart: 1, builtin: FleetDriver.source, readsFrom: readsFrom)
+    return try runLua(options: host.config, arguments: words, scriptStart: 1, builtin: FleetDriver.source, readsFrom: readsFrom)
 }
 
 /// Says why and exits 64: the one way fleet commands refuse their words.
@@ -36,7 +36,7 @@ extension HostOptions {
 
     /// Where the commands' API calls go, as a saved plan records it.
     func endpointIdentity(environment: [String: String]) -> String {
-        if local { return "local:" + (state ?? HostOptions.defaultStatePath(environment)) }
+        if local { return "local:" + (state ?? HostConfig.defaultStatePath(environment)) }
         return endpoint ?? environment["COREWEAVE_API_ENDPOINT"] ?? ClientConfiguration.defaultEndpoint
     }
 }

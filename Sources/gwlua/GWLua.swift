@@ -21,6 +21,21 @@ struct GWLua: ParsableCommand {
                       GetCommand.self, DeleteCommand.self, Validate.self, Sim.self],
         defaultSubcommand: Repl.self
     )
+
+    /// `gwlua run` parses its own words (lua(1)'s follow gwlua's), so it skips the
+    /// argument parser's walk over every command, whose reflection was most of
+    /// start-up; the parser still reads gwlua's options when there are any.
+    static func main() {
+        let argv = CommandLine.arguments
+        if argv.count > 1, argv[1] == "run" {
+            do { try Run.execute(Array(argv.dropFirst(2))) } catch let status as ExitCode {
+                Glibc.exit(status.rawValue)  // the parser's exit(withError:) would build help text first
+            } catch {
+                Run.exit(withError: error)
+            }
+        }
+        main(nil)
+    }
 }
 
 /// Registers gwlua's modules into a state: the one binding layer both the
@@ -34,7 +49,7 @@ func prepareState(_ state: LuaState, settings: GatewaySettings) throws {
 /// With --metrics-file, the run's metrics are written however it ends.
 /// `builtin`: a script built into gwlua (the fleet commands) to run instead of lua(1)'s words;
 /// `readsFrom` is the file whose folder --safe lets it read (the fleet file).
-func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interactive: Bool = false,
+func runLua(options: HostConfig, arguments: [String], scriptStart: Int, interactive: Bool = false,
             builtin: String? = nil, readsFrom: String? = nil) throws -> Int32 {
     guard let path = options.metricsFile else {
         return try runLua(options: options, arguments: arguments, scriptStart: scriptStart, interactive: interactive,
@@ -68,7 +83,7 @@ private func writeMetrics(_ metrics: RunMetrics, status: Int32, report: RunRepor
     }
 }
 
-private func runLua(options: HostOptions, arguments: [String], scriptStart: Int, interactive: Bool,
+private func runLua(options: HostConfig, arguments: [String], scriptStart: Int, interactive: Bool,
                     builtin: String?, readsFrom: String?, report: Box) throws -> Int32 {
     let environment = LuaVersion.environment()
     // Held until the process ends (the kernel releases it even on SIGKILL).
@@ -126,7 +141,9 @@ private func runLua(options: HostOptions, arguments: [String], scriptStart: Int,
 }
 
 struct Run: ParsableCommand {
+    // Named here: the parser would otherwise derive each name from the type's, at a cost to every start.
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run a Lua script, as lua(1) does.",
         usage: "gwlua run [options] [script [args]]",
         discussion: """
@@ -150,11 +167,14 @@ struct Run: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "lua(1) options, the script and its arguments.")
     var words: [String] = []
 
-    func run() throws {
+    func run() throws { try Run.execute(words) }
+
+    /// Runs `words` (what follows `run`); always ends by throwing the exit status.
+    static func execute(_ words: [String]) throws {
         let argv = CommandLine.arguments
-        let (hostWords, lua) = HostOptions.split(words)
-        let host: HostOptions
-        do { host = try HostOptions.parse(hostWords) } catch {
+        let (hostWords, lua) = HostConfig.split(words)
+        let host: HostConfig
+        do { host = hostWords.isEmpty ? HostConfig() : try HostOptions.parse(hostWords).config } catch {
             if HostOptions.exitCode(for: error) == .success {  // --help
                 let options = HostOptions.helpMessage().replacingOccurrences(of: "USAGE: host <options>\n\n", with: "")
                 print(Run.helpMessage() + "\nGWLUA " + options)
@@ -170,14 +190,14 @@ struct Run: ParsableCommand {
 }
 
 struct Repl: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The interactive loop (the default).")
+    static let configuration = CommandConfiguration(commandName: "repl", abstract: "The interactive loop (the default).")
 
     @OptionGroup var host: HostOptions
 
     func run() throws {
         // As lua(1): a terminal gets the loop; piped stdin runs as a script.
         let terminal = isatty(STDIN_FILENO) != 0
-        throw ExitCode(try runLua(options: host, arguments: terminal ? ["gwlua", "-i"] : ["gwlua"], scriptStart: 1,
+        throw ExitCode(try runLua(options: host.config, arguments: terminal ? ["gwlua", "-i"] : ["gwlua"], scriptStart: 1,
                                   interactive: terminal))
     }
 }

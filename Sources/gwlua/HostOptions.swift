@@ -62,6 +62,36 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "Log level on stderr: trace, debug, info, notice, warning, error or critical (default warning).")
     var logLevel: String?
 
+    /// The parsed values.
+    var config: HostConfig {
+        HostConfig(endpoint: endpoint, tokenEnv: tokenEnv, tokenFile: tokenFile, local: local, state: state, dryRun: dryRun, json: json, journal: journal, lock: lock, lockWait: lockWait, timeout: timeout, maxMemory: maxMemory, maxInstructions: maxInstructions, safe: safe, allowRead: allowRead, metricsFile: metricsFile, logLevel: logLevel)
+    }
+
+    func validate() throws { try config.validate() }
+}
+
+/// gwlua's own options as plain values: what `run`, `repl` and the fleet commands
+/// act on. `run` without gwlua options never touches the argument parser
+/// (its reflection was most of start-up); HostOptions parses them when present.
+struct HostConfig: Sendable {
+    var endpoint: String?
+    var tokenEnv: String?
+    var tokenFile: String?
+    var local: Bool = false
+    var state: String?
+    var dryRun: Bool = false
+    var json: Bool = false
+    var journal: String?
+    var lock: String?
+    var lockWait: Double?
+    var timeout: Double?
+    var maxMemory: Double?
+    var maxInstructions: Int?
+    var safe: Bool = false
+    var allowRead: [String] = []
+    var metricsFile: String?
+    var logLevel: String?
+
     /// Splits `words` into gwlua's leading long options and lua(1)'s words.
     static func split(_ words: [String]) -> (host: [String], lua: [String]) {
         let valued: Set<String> = ["--endpoint", "--token-env", "--token-file", "--state", "--journal", "--lock", "--lock-wait", "--timeout",
@@ -136,7 +166,7 @@ struct HostOptions: ParsableArguments {
             throw ExitCode(ExitStatus.config)
         }
         if local {
-            let path = state ?? HostOptions.defaultStatePath(environment)
+            let path = state ?? HostConfig.defaultStatePath(environment)
             let config = SimConfiguration(statePath: path)
             let started = StartedServer()
             let outcome = blockingRun { started.server = try await SimServer.start(configuration: config) }

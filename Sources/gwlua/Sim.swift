@@ -11,6 +11,7 @@ extension ErrorStyle: ExpressibleByArgument {}
 
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sim",
         abstract: "Serve the local emulator of the gateway API.",
         discussion: """
         Serves every endpoint of the CoreWeave inference gateway API (see docs/openapi.yaml) with server-side

@@ -5,6 +5,7 @@ import LuaHost
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Validate CreateGateway JSON documents without Lua.",
         discussion: """
         Each FILE holds one JSON object, a JSON array of objects, or JSON Lines. Every issue is printed as
