@@ -22,6 +22,7 @@ print(json.encode(requests, {pretty = true}))
 
 -- A mistake is reported with its field path, without raising:
 local ok, issues = gateway.validate{name = "oops", zone = "US-EAST-04A", coreWeaveAuth = {}, pathBasedRouting = {}}
+print("valid:", ok)
 for _, issue in ipairs(issues) do print(issue.severity, issue.path, issue.message) end
 
 -- Keys come out in a stable order, so the same input always gives the same bytes.
