@@ -2,8 +2,8 @@
 -- lua-language-server definitions for gwlua's globals: `gateway` (specs, the client,
 -- plan and apply) and `json`. Point a project's .luarc.json at this folder:
 --   { "runtime.version": "Lua 5.4", "workspace.library": ["/path/to/gwlua/editor"] }
--- Spec classes are exact, so a misspelled field (`coreWeaveAtuh`) is flagged as one types,
--- and a spec missing `name` or `zones` is reported as missing fields.
+-- Spec classes are exact: a field the API lacks assigned to a spec is flagged (inject-field),
+-- and a spec missing `name` or `zones` (a misspelled `nmae`) is reported as missing fields.
 
 ---@alias gateway.APIType "API_TYPE_UNSPECIFIED"|"API_TYPE_OPENAI"
 ---@alias gateway.StatusCode "STATUS_UNSPECIFIED"|"STATUS_CREATING"|"STATUS_READY"|"STATUS_UPDATING"|"STATUS_DELETING"|"STATUS_ERROR"|"STATUS_FAILED"
