@@ -270,9 +270,7 @@ public enum Planner {
         // Ranges compared as the networks they name, in any order.
         let oldRanges = current.endpointConfiguration?.allowedSourceIpRanges ?? []
         let newRanges = desired.endpointConfiguration?.allowedSourceIpRanges ?? []
-        func networks(_ list: [String]) -> Set<String> {
-            Set(list.map { text in (try? CIDRRange.parse(text).get()).map { $0.network.description } ?? text })
-        }
+        func networks(_ list: [String]) -> Set<String> { Set(list.map(network)) }
         if networks(oldRanges) != networks(newRanges) {
             changes.append(FieldChange(path: "endpointConfiguration.allowedSourceIpRanges",
                                        old: .array(oldRanges.map { .string($0) }), new: .array(newRanges.map { .string($0) })))
@@ -281,6 +279,25 @@ public enum Planner {
             changes.append(FieldChange(path: "name", old: .string(current.name), new: .string(desired.name)))
         }
         return changes
+    }
+
+    /// The network a source range names (`10.0.0.1/8` and `10.0.0.0/8` are one), or the text when it names none.
+    static func network(_ range: String) -> String {
+        (try? CIDRRange.parse(range).get()).map { $0.network.description } ?? range
+    }
+
+    /// A spec as `differences` compares it: zones without case, DNS names as a set without case,
+    /// source ranges as a set of networks. Two answers that differ only where the plan does not look
+    /// (the order a server lists DNS names in, say) give the same value.
+    static func comparable(_ spec: GatewaySpec) -> GatewaySpec {
+        var spec = spec
+        spec.zones = spec.zones.map { $0.uppercased() }
+        if var endpoint = spec.endpointConfiguration {
+            endpoint.additionalDns = Set(endpoint.additionalDns.map { $0.lowercased() }).sorted()
+            endpoint.allowedSourceIpRanges = Set(endpoint.allowedSourceIpRanges.map(network)).sorted()
+            spec.endpointConfiguration = endpoint
+        }
+        return spec
     }
 
     static func sameAuth(_ a: GatewaySpec, _ b: GatewaySpec) -> Bool {

@@ -3,7 +3,7 @@ import Foundation
 
 /// What a plan was made from, as two digests: the desired side (the validated
 /// specs and the plan's scope) and the existing side (the gateways the planner
-/// saw). A plan applied later (a saved plan, or one a person confirmed) is
+/// saw, as it compares them). A plan applied later (a saved plan, or one a person confirmed) is
 /// applied only while both still match, so nothing is changed on stale grounds.
 /// SHA-256, so the W&B apiKey in the specs cannot be read back from it.
 public struct PlanFingerprint: Sendable, Hashable {
@@ -18,10 +18,13 @@ public struct PlanFingerprint: Sendable, Hashable {
     /// `scope` holds the plan's options (prune, prefix, replace, targets) as JSON.
     public init(desired specs: [GatewaySpec], scope: JSONValue, existing gateways: [Gateway]) {
         let wanted = JSONValue.object(["specs": .array(specs.map(\.json)), "scope": scope])
-        // The planner's inputs: gateways being deleted count as gone, and the age decides among namesakes.
+        // The planner's inputs as it sees them: gateways being deleted count as gone, the age decides
+        // among namesakes, and each spec as it is compared, so the order a server answers in changes nothing.
         let seen = gateways.filter { $0.status.status != .deleting }
             .sorted { ($0.spec.id ?? "", $0.spec.name) < ($1.spec.id ?? "", $1.spec.name) }
-            .map { g -> JSONValue in .object(["spec": g.spec.json, "createdAt": g.status.createdAt.map(JSONValue.string) ?? .null]) }
+            .map { g -> JSONValue in
+                .object(["spec": Planner.comparable(g.spec).json, "createdAt": g.status.createdAt.map(JSONValue.string) ?? .null])
+            }
         self.init(desired: PlanFingerprint.digest(wanted), existing: PlanFingerprint.digest(.array(seen)))
     }
 

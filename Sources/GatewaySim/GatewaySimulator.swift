@@ -59,7 +59,7 @@ public final class GatewaySimulator: Sendable {
                     }
                     after = date
                 }
-                return try self.json(GatewayList(items: await self.store.list(updatedAfter: after, now: Date())))
+                return try self.json(GatewayList(items: self.ordered(await self.store.list(updatedAfter: after, now: Date()))))
             }
         }
         router.post(RouterPath(Self.base)) { request, context in
@@ -70,14 +70,14 @@ public final class GatewaySimulator: Sendable {
                     let fate = self.random.withLock { rng -> StoredGateway.Fate in
                         rng.chance(self.configuration.failedRate) ? .fails : rng.chance(self.configuration.errorRate) ? .recovers : .ready
                     }
-                    return try self.json(GatewayEnvelope(gateway: try await self.store.create(spec, fate: fate, now: Date())))
+                    return try self.json(GatewayEnvelope(gateway: self.ordered(try await self.store.create(spec, fate: fate, now: Date()))))
                 }
             }
         }
         router.get("\(Self.base)/:id") { request, context in
             try await self.handle(request, context, "get") {
                 let id = try context.parameters.require("id")
-                return try self.json(GatewayEnvelope(gateway: try await self.store.get(id, now: Date())))
+                return try self.json(GatewayEnvelope(gateway: self.ordered(try await self.store.get(id, now: Date()))))
             }
         }
         router.patch("\(Self.base)/:id") { request, context in
@@ -85,17 +85,34 @@ public final class GatewaySimulator: Sendable {
                 let id = try context.parameters.require("id")
                 switch try await self.updateSpec(from: request) {
                 case .failure(let failure): return failure.response
-                case .success(let spec): return try self.json(GatewayEnvelope(gateway: try await self.store.update(id, to: spec, now: Date())))
+                case .success(let spec): return try self.json(GatewayEnvelope(gateway: self.ordered(try await self.store.update(id, to: spec, now: Date()))))
                 }
             }
         }
         router.delete("\(Self.base)/:id") { request, context in
             try await self.handle(request, context, "delete") {
                 let id = try context.parameters.require("id")
-                return try self.json(GatewayEnvelope(gateway: try await self.store.delete(id, now: Date())))
+                return try self.json(GatewayEnvelope(gateway: self.ordered(try await self.store.delete(id, now: Date()))))
             }
         }
         return router
+    }
+
+    /// With `--order shuffled`, lists in an answer come in a new order each time.
+    private func ordered(_ gateways: [Gateway]) -> [Gateway] {
+        guard configuration.order == .shuffled else { return gateways }
+        return random.withLock { rng in gateways.shuffled(using: &rng) }.map(ordered)
+    }
+
+    private func ordered(_ gateway: Gateway) -> Gateway {
+        guard configuration.order == .shuffled, var endpoint = gateway.spec.endpointConfiguration else { return gateway }
+        var g = gateway
+        random.withLock { rng in
+            endpoint.additionalDns.shuffle(using: &rng)
+            endpoint.allowedSourceIpRanges.shuffle(using: &rng)
+        }
+        g.spec.endpointConfiguration = endpoint
+        return g
     }
 
     /// How many requests each call has received (for tests and the bench).
@@ -289,7 +306,7 @@ struct MethodCheck: RouterMiddleware {
 }
 
 /// A small seeded generator: the same seed gives the same faults.
-struct SplitMix64: Sendable {
+struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

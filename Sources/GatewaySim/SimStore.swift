@@ -34,6 +34,15 @@ public struct SimConfiguration: Sendable {
     public var failedRate: Double = 0
     /// Gateways allowed at once; beyond, a create is refused with a QuotaFailure. nil: no limit.
     public var maxGateways: Int?
+    /// The order of lists in answers, which API.md does not promise.
+    public var order: Order = .stable
+
+    public enum Order: String, Sendable, CaseIterable {
+        /// Gateways in creation order, names as last written.
+        case stable
+        /// Every answer in a new order: the gateways of a list, and each gateway's DNS names and source ranges.
+        case shuffled
+    }
 
     public enum DNSUpdate: String, Sendable, CaseIterable {
         /// Keep the names the gateway has and add the new ones.

@@ -207,8 +207,10 @@ function commands.export()
       end
       local e = spec.endpointConfiguration
       if e then
-        if e.additionalDns and #e.additionalDns == 0 then e.additionalDns = nil end
-        if e.allowedSourceIpRanges and #e.allowedSourceIpRanges == 0 then e.allowedSourceIpRanges = nil end
+        -- Sorted: a server may list them in any order, and the file must not change with it.
+        for _, key in ipairs{"additionalDns", "allowedSourceIpRanges"} do
+          if e[key] and #e[key] == 0 then e[key] = nil elseif e[key] then table.sort(e[key]) end
+        end
         if next(e) == nil then spec.endpointConfiguration = nil end
       end
       local wandb = spec.weightsAndBiasesAuth

@@ -8,6 +8,7 @@ import LuaHost
 extension SimConfiguration.DNSUpdate: ExpressibleByArgument {}
 extension SimConfiguration.ClientIDs: ExpressibleByArgument {}
 extension ErrorStyle: ExpressibleByArgument {}
+extension SimConfiguration.Order: ExpressibleByArgument {}
 
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,6 +50,8 @@ struct Sim: ParsableCommand {
     var failedRate = 0.0
     @Option(name: .customLong("max-gateways"), help: "Refuse creates beyond this many gateways (429 with a QuotaFailure).")
     var maxGateways: Int?
+    @Option(help: "The order of lists in answers: stable (creation order), or shuffled (gateways, DNS names and source ranges in a new order every time; API.md promises none).")
+    var order: SimConfiguration.Order = .stable
     @Option(name: .customLong("retry-after"), help: "Seconds a throttled answer asks the client to wait.")
     var retryAfter = 1
 
@@ -79,6 +82,7 @@ struct Sim: ParsableCommand {
         configuration.failedRate = failedRate
         configuration.maxGateways = maxGateways
         configuration.retryAfterSeconds = retryAfter
+        configuration.order = order
         if let zones {
             configuration.zones = zones.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }

@@ -13,7 +13,8 @@ let fleetFile = """
     specs[#specs + 1] = {name = "team-wandb", zones = {"US-EAST-04A"},
       weightsAndBiasesAuth = {apiKey = os.getenv("FLEET_WANDB_KEY"), serverUrl = "https://api.wandb.ai", enableUsageReports = true},
       headerBasedRouting = {headerName = "x-model"},
-      endpointConfiguration = {additionalDns = {"models.example.com"}, allowedSourceIpRanges = {"10.0.0.0/8"}}}
+      endpointConfiguration = {additionalDns = {"models.example.com", "chat.example.com", "embed.example.com"},
+                               allowedSourceIpRanges = {"10.0.0.0/8", "192.168.0.0/16"}}}
     return {gateways = specs, prefix = "team-"}
     """
 
@@ -30,10 +31,18 @@ func fleetRun(_ arguments: [String], _ endpoint: String, in folder: URL, input: 
 }
 
 @Suite(.serialized) struct FleetCommandTests {
+    /// The emulator as it plays the answers API.md leaves open: the defaults, then a server that
+    /// ignores client ids, replaces DNS names on update, speaks Connect errors, answers every list
+    /// (and each gateway's DNS names and ranges) in a new order, and takes a while to delete.
+    static let servers: [[String]] = [
+        [],
+        ["--client-ids", "ignore", "--dns-update", "replace", "--error-style", "connect", "--order", "shuffled", "--delete-after", "0.5"],
+    ]
+
     /// plan's detailed exit codes: 2 while changes are pending, 0 once applied, 1 for an error
     /// (an invalid fleet, which without the flag is 65).
-    @Test func planDetailedExitCodes() throws {
-        let (sim, endpoint) = try startSim([])
+    @Test(arguments: servers) func planDetailedExitCodes(_ server: [String]) throws {
+        let (sim, endpoint) = try startSim(server)
         defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
         let folder = try scratch(["fleet.lua": fleetFile, "bad.lua": "return {{name = 'team-x', zones = {'US-EAST-04A'}}}"])
 
@@ -105,8 +114,8 @@ func fleetRun(_ arguments: [String], _ endpoint: String, in folder: URL, input: 
     }
 
     /// On a terminal apply shows the plan and asks: anything but "yes" changes nothing.
-    @Test func applyAsksOnATerminal() throws {
-        let (sim, endpoint) = try startSim([])
+    @Test(arguments: servers) func applyAsksOnATerminal(_ server: [String]) throws {
+        let (sim, endpoint) = try startSim(server)
         defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
         let folder = try scratch(["fleet.lua": fleetFile])
         var env = ProcessInfo.processInfo.environment
@@ -131,8 +140,8 @@ func fleetRun(_ arguments: [String], _ endpoint: String, in folder: URL, input: 
 
     /// A saved plan applies exactly its changes; once the gateways or the fleet file
     /// change it is refused (STALE_PLAN, 65) and nothing is changed.
-    @Test func savedPlansAndStaleOnesRefused() throws {
-        let (sim, endpoint) = try startSim([])
+    @Test(arguments: servers) func savedPlansAndStaleOnesRefused(_ server: [String]) throws {
+        let (sim, endpoint) = try startSim(server)
         defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
         let folder = try scratch(["fleet.lua": fleetFile])
 
@@ -164,6 +173,18 @@ func fleetRun(_ arguments: [String], _ endpoint: String, in folder: URL, input: 
         r = try fleetRun(["apply", "third.plan", "--prune"], endpoint, in: folder)
         #expect(r.status == 64 && r.stderr.contains("a saved plan carries its own"))
 
+        // A plan over gateways that exist holds however the server orders its answers:
+        // saved, then applied; and shown, then applied with --yes.
+        try fleetFile.replacingOccurrences(of: "\"x-model\"", with: "\"x-route\"")
+            .write(to: folder.appendingPathComponent("fleet.lua"), atomically: true, encoding: .utf8)
+        r = try fleetRun(["plan", "fleet.lua", "--out", "fourth.plan"], endpoint, in: folder)
+        #expect(r.status == 0)
+        r = try fleetRun(["apply", "fourth.plan"], endpoint, in: folder)
+        #expect(r.status == 0 && r.stderr.contains("1 updated"), "\(r.stderr)")
+        try fleetFile.write(to: folder.appendingPathComponent("fleet.lua"), atomically: true, encoding: .utf8)
+        r = try fleetRun(["apply", "fleet.lua", "--yes"], endpoint, in: folder)
+        #expect(r.status == 0 && r.stderr.contains("1 updated"), "\(r.stderr)")
+
         // A plan made against another endpoint.
         r = try gwlua(["apply", "first.plan", "--endpoint", "http://127.0.0.1:9"],
                       environment: ["COREWEAVE_API_TOKEN": "t"], directory: folder)
@@ -172,8 +193,8 @@ func fleetRun(_ arguments: [String], _ endpoint: String, in folder: URL, input: 
 
     /// Export writes what exists as a fleet file (the W&B key as os.getenv, never the key);
     /// planning against it says No changes; --target limits a plan to one name.
-    @Test func exportThenPlanSaysNoChanges() throws {
-        let (sim, endpoint) = try startSim([])
+    @Test(arguments: servers) func exportThenPlanSaysNoChanges(_ server: [String]) throws {
+        let (sim, endpoint) = try startSim(server)
         defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
         let folder = try scratch(["fleet.lua": fleetFile])
         var r = try fleetRun(["apply", "fleet.lua", "--yes", "--wait"], endpoint, in: folder)
@@ -213,8 +234,8 @@ func fleetRun(_ arguments: [String], _ endpoint: String, in folder: URL, input: 
     }
 
     /// list (a table, and JSON that parses), get by name and by id, delete by name.
-    @Test func listGetAndDeleteByName() throws {
-        let (sim, endpoint) = try startSim([])
+    @Test(arguments: servers) func listGetAndDeleteByName(_ server: [String]) throws {
+        let (sim, endpoint) = try startSim(server)
         defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
         let folder = try scratch(["fleet.lua": fleetFile])
         var r = try fleetRun(["apply", "fleet.lua", "--yes"], endpoint, in: folder)
