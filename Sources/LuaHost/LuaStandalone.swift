@@ -266,10 +266,15 @@ public struct LuaStandalone {
         return nil
     }
 
-    private func runString(_ state: LuaState, _ code: String, chunkName: String) -> Int32 {
-        var status = Array(code.utf8).withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: CChar.self) { gwlua_loadbuffer(state.L, $0.baseAddress, $0.count, chunkName, nil) }
+    /// Loads `code` as a chunk named `chunkName`. Stack effect: +1 (the function, or the error).
+    private func load(_ state: LuaState, _ code: String, chunkName: String, mode: String? = nil) -> Int32 {
+        Array(code.utf8).withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { gwlua_loadbuffer(state.L, $0.baseAddress, $0.count, chunkName, mode) }
         }
+    }
+
+    private func runString(_ state: LuaState, _ code: String, chunkName: String) -> Int32 {
+        var status = load(state, code, chunkName: chunkName)
         if status == LUA_OK { status = docall(state, arguments: 0, results: 0) }
         return report(state, status: status)
     }
@@ -321,17 +326,12 @@ public struct LuaStandalone {
     private func runBuiltin(_ state: LuaState, code: String, index: Int) -> Int32 {
         let L = state.L
         let name = arguments[index]
-        var status = Array(code.utf8).withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { gwlua_loadbuffer(L, $0.baseAddress, $0.count, "=" + name, "t") }
-        }
+        var status = load(state, code, chunkName: "=" + name, mode: "t")
         guard status == LUA_OK else { return report(state, status: status) == LUA_OK ? ExitStatus.success : ExitStatus.failure }
         let words = arguments[(index + 1)...]
         for word in words { LuaCall(state: L).push(word) }
-        let base = lua_gettop(L) - Int32(words.count)
-        gwlua_pushcfunction(L, gwlua_keephandler)
-        gwlua_insert(L, base)
-        status = gwlua_pcall(L, Int32(words.count), 1, base)
-        gwlua_remove(L, base)
+        // Keeps a structured error as a table (its code and text are read below).
+        status = docall(state, arguments: Int32(words.count), results: 1, handler: gwlua_keephandler)
         defer { gwlua_pop(L, 1) }
         guard status == LUA_OK else {
             guard lua_type(L, -1) == LUA_TTABLE else {
@@ -372,11 +372,12 @@ public struct LuaStandalone {
         return report(state, status: status) == LUA_OK ? ExitStatus.success : ExitStatus.failure
     }
 
-    /// lua.c's docall: protected, with the traceback message handler.
-    private func docall(_ state: LuaState, arguments nargs: Int32, results: Int32) -> Int32 {
+    /// lua.c's docall: protected, with the traceback message handler (or `handler`).
+    private func docall(_ state: LuaState, arguments nargs: Int32, results: Int32,
+                        handler: lua_CFunction = gwlua_msghandler) -> Int32 {
         let L = state.L
         let base = lua_gettop(L) - nargs
-        gwlua_pushcfunction(L, gwlua_msghandler)
+        gwlua_pushcfunction(L, handler)
         gwlua_insert(L, base)
         let status = gwlua_pcall(L, nargs, results, base)
         gwlua_remove(L, base)

@@ -33,12 +33,6 @@ extension HostOptions {
             throw ValidationError("\(name) means nothing to gwlua \(command)")
         }
     }
-
-    /// Where the commands' API calls go, as a saved plan records it.
-    func endpointIdentity(environment: [String: String]) -> String {
-        if local { return "local:" + (state ?? HostConfig.defaultStatePath(environment)) }
-        return endpoint ?? environment["COREWEAVE_API_ENDPOINT"] ?? ClientConfiguration.defaultEndpoint
-    }
 }
 
 /// A readable fleet file's absolute path, or exit 66 saying why.
@@ -83,7 +77,7 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         let path = try fleetPath(file, command: "plan")
         var parameters: [String: JSONValue] = ["fleet": .string(path), "prune": .bool(prune), "detailed": .bool(detailedExitcode),
-                                               "endpoint": .string(host.endpointIdentity(environment: LuaVersion.environment()))]
+                                               "endpoint": .string(host.config.endpointIdentity(environment: LuaVersion.environment()))]
         if !targets.isEmpty { parameters["targets"] = .array(targets.map(JSONValue.string)) }
         if let out { parameters["out"] = .string(out) }
         let status = try runFleet("plan", host: host, parameters, readsFrom: path)
@@ -129,7 +123,7 @@ struct ApplyCommand: ParsableCommand {
             if prune || !targets.isEmpty {
                 throw refuse("apply", "a saved plan carries its own --prune and --target; plan again to change them")
             }
-            let here = host.endpointIdentity(environment: environment)
+            let here = host.config.endpointIdentity(environment: environment)
             guard saved.endpoint == here else {
                 writeStandardError("gwlua apply: the plan \(file) was made against \(saved.endpoint); this apply points at \(here)\n")
                 throw ExitCode(ExitStatus.invalid)
@@ -199,7 +193,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let environment = LuaVersion.environment()
         var parameters: [String: JSONValue] = [
-            "endpoint_shown": .string(host.local ? "the local emulator" : host.endpointIdentity(environment: environment)),
+            "endpoint_shown": .string(host.local ? "the local emulator" : host.config.endpointIdentity(environment: environment)),
         ]
         if let prefix { parameters["prefix"] = .string(prefix) }
         if let output { parameters["out"] = .string(output) }

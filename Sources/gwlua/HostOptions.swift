@@ -166,8 +166,7 @@ struct HostConfig: Sendable {
             throw ExitCode(ExitStatus.config)
         }
         if local {
-            let path = state ?? HostConfig.defaultStatePath(environment)
-            let config = SimConfiguration(statePath: path)
+            let config = SimConfiguration(statePath: statePath(environment))
             let started = StartedServer()
             let outcome = blockingRun { started.server = try await SimServer.start(configuration: config) }
             if case .failure(let error) = outcome { throw error }
@@ -175,8 +174,20 @@ struct HostConfig: Sendable {
             // The emulator accepts any token; a real one is not needed (nor sent anywhere else).
             return (GatewaySettings(endpoint: server.endpoint, token: found.token ?? "local", tokenSource: found.source), server)
         }
-        let endpoint = endpoint ?? environment["COREWEAVE_API_ENDPOINT"] ?? ClientConfiguration.defaultEndpoint
-        return (GatewaySettings(endpoint: endpoint, token: found.token, tokenSource: found.source), nil)
+        return (GatewaySettings(endpoint: apiEndpoint(environment), token: found.token, tokenSource: found.source), nil)
+    }
+
+    /// The API's URL without --local: the flag, else COREWEAVE_API_ENDPOINT, else the default.
+    func apiEndpoint(_ environment: [String: String]) -> String {
+        endpoint ?? environment["COREWEAVE_API_ENDPOINT"] ?? ClientConfiguration.defaultEndpoint
+    }
+
+    /// With --local: where the emulator keeps its gateways.
+    func statePath(_ environment: [String: String]) -> String { state ?? HostConfig.defaultStatePath(environment) }
+
+    /// Where API calls go, as a saved plan records it: the endpoint, or the local emulator's state file.
+    func endpointIdentity(environment: [String: String]) -> String {
+        local ? "local:" + statePath(environment) : apiEndpoint(environment)
     }
 
     static func defaultStatePath(_ environment: [String: String]) -> String {
