@@ -38,8 +38,10 @@ extension HostOptions {
 /// A readable fleet file's absolute path, or exit 66 saying why.
 private func fleetPath(_ file: String, command: String) throws -> String {
     let path = URL(fileURLWithPath: file).standardizedFileURL.path
-    guard FileManager.default.isReadableFile(atPath: path) else {
-        let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+    var isFolder: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+    guard exists, !isFolder.boolValue, FileManager.default.isReadableFile(atPath: path) else {
+        let reason = !exists ? "no such file" : isFolder.boolValue ? "it is a folder" : "permission denied"
         writeStandardError("gwlua \(command): cannot read the fleet file '\(file)': \(reason)\n")
         throw ExitCode(ExitStatus.noInput)
     }
@@ -71,7 +73,10 @@ struct PlanCommand: ParsableCommand {
 
     func validate() throws {
         try host.refuse([("--dry-run", host.dryRun), ("--journal", host.journal != nil)], for: "plan")
-        if out != nil && host.safe { throw ValidationError("--out writes a file, which --safe forbids") }
+        if let out {
+            if host.safe { throw ValidationError("--out writes a file, which --safe forbids") }
+            try requireFolder(of: out, for: "--out")
+        }
     }
 
     func run() throws {
@@ -187,7 +192,10 @@ struct ExportCommand: ParsableCommand {
         try host.refuse([("--dry-run", host.dryRun), ("--journal", host.journal != nil),
                          ("--json", host.json)], for: "export")
         if prefix == "" { throw ValidationError("--prefix must not be empty") }
-        if output != nil && host.safe { throw ValidationError("-o writes a file, which --safe forbids") }
+        if let output {
+            if host.safe { throw ValidationError("-o writes a file, which --safe forbids") }
+            try requireFolder(of: output, for: "-o")
+        }
     }
 
     func run() throws {
@@ -210,6 +218,7 @@ struct ListCommand: ParsableCommand {
 
     func validate() throws {
         try host.refuse([("--dry-run", host.dryRun), ("--journal", host.journal != nil)], for: "list")
+        if prefix == "" { throw ValidationError("--prefix must not be empty") }
     }
 
     func run() throws {

@@ -133,13 +133,7 @@ struct HostConfig: Sendable {
         if let missing = allowRead.first(where: { !FileManager.default.fileExists(atPath: $0) }) {
             throw ValidationError("--allow-read '\(missing)': no such file or folder")
         }
-        if let metricsFile {
-            let folder = URL(fileURLWithPath: metricsFile).deletingLastPathComponent().path
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-                throw ValidationError("--metrics-file '\(metricsFile)': the folder \(folder) does not exist")
-            }
-        }
+        if let metricsFile { try requireFolder(of: metricsFile, for: "--metrics-file") }
         if tokenFile != nil && tokenEnv != nil {
             throw ValidationError("--token-file and --token-env name two sources for one token; give one")
         }
@@ -194,6 +188,15 @@ struct HostConfig: Sendable {
         let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ((environment["HOME"] ?? NSTemporaryDirectory()) + "/.local/state")
         return base + "/gwlua/local-state.json"
+    }
+}
+
+/// Refuses, before any work, a file option whose folder does not exist (the file is written at the end).
+func requireFolder(of path: String, for option: String) throws {
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+        throw ValidationError("\(option) '\(path)': the folder \(folder) does not exist")
     }
 }
 
