@@ -2,6 +2,7 @@ import GatewayKit
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The emulator served on an address: `gwlua sim` runs one until a signal; tests
 /// and `--local` start one on an ephemeral loopback port and stop it.
@@ -9,12 +10,14 @@ public final class SimServer: Sendable {
     public let simulator: GatewaySimulator
     public let host: String
     public let port: Int
+    private let group: ServiceGroup
     private let task: Task<Void, Error>
 
-    private init(simulator: GatewaySimulator, host: String, port: Int, task: Task<Void, Error>) {
+    private init(simulator: GatewaySimulator, host: String, port: Int, group: ServiceGroup, task: Task<Void, Error>) {
         self.simulator = simulator
         self.host = host
         self.port = port
+        self.group = group
         self.task = task
     }
 
@@ -36,8 +39,15 @@ public final class SimServer: Sendable {
                 continuation.finish()
             },
             logger: logger ?? quiet)
+        // Stopped by a graceful shutdown, never by cancelling the serving task: that
+        // drops connections accepted but not yet served, which NIO's debug builds
+        // trap on (swift-nio #2813). Cancellation stays the fallback for a request
+        // that does not finish.
+        var groupConfiguration = ServiceGroupConfiguration(services: [app], logger: logger ?? quiet)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: groupConfiguration)
         let task = Task {
-            do { try await app.run() } catch {
+            do { try await group.run() } catch {
                 continuation.finish()
                 throw error
             }
@@ -47,17 +57,18 @@ public final class SimServer: Sendable {
             _ = try await task.value
             throw SimServerError.notStarted("\(host):\(port)")
         }
-        return SimServer(simulator: simulator, host: host, port: actual, task: task)
+        return SimServer(simulator: simulator, host: host, port: actual, group: group, task: task)
     }
 
-    /// Stops serving and waits until the server has closed.
+    /// Stops serving: closes the listening socket, answers the requests in flight,
+    /// closes every connection, and returns once the server has closed.
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
         await simulator.store.flush()
     }
 
-    /// Serves until the task running it is cancelled or the server fails.
+    /// Serves until `stop()`, or until the server fails.
     public func wait() async throws { try await task.value }
 }
 
