@@ -214,7 +214,8 @@ public enum SpecValidator {
         var seenZones: Set<String> = []
         let checkRepeats = spec.zones.count > 1
         for (i, zone) in spec.zones.enumerated() {
-            let path = "zones[\(i + 1)]"
+            // Paths are spelled only for an issue: most items have none.
+            var path: String { "zones[\(i + 1)]" }
             if zone.isEmpty {
                 error(path, "zone must not be empty")
                 continue
@@ -286,7 +287,7 @@ public enum SpecValidator {
             var seen: Set<String> = []
             let checkRepeats = dns.count > 1
             for (i, name) in dns.enumerated() {
-                let path = "endpointConfiguration.additionalDns[\(i + 1)]"
+                var path: String { "endpointConfiguration.additionalDns[\(i + 1)]" }
                 if let problem = dnsNameProblem(name) {
                     error(path, "'\(name)' is not a valid DNS name: \(problem)")
                 } else if checkRepeats && !seen.insert(name.lowercased()).inserted {
@@ -297,7 +298,7 @@ public enum SpecValidator {
         if let ranges = spec.endpointConfiguration?.allowedSourceIpRanges {
             var seen: Set<CIDRRange> = []
             for (i, text) in ranges.enumerated() {
-                let path = "endpointConfiguration.allowedSourceIpRanges[\(i + 1)]"
+                var path: String { "endpointConfiguration.allowedSourceIpRanges[\(i + 1)]" }
                 switch CIDRRange.parse(text) {
                 case .failure(let problem):
                     error(path, "'\(text)' is not a CIDR range: \(problem)")

@@ -4,9 +4,16 @@ import LuaHost
 /// The fluent builder behind `gateway.builder(name)`.
 final class SpecBuilder {
     var spec: GatewaySpec
-    /// Where auth and routing were set, for the "second call" error.
-    var authSetBy: String?
-    var routingSetBy: String?
+    /// Which call set auth and routing, for the "second call" error.
+    var authSetBy: Claim?
+    var routingSetBy: Claim?
+
+    /// A method call that set a one-of group, and where it was.
+    struct Claim: CustomStringConvertible {
+        let method: String
+        let location: LuaLocation?
+        var description: String { location.map { "\(method) at \($0)" } ?? method }
+    }
 
     init(name: String) { spec = GatewaySpec(name: name) }
 
@@ -131,13 +138,6 @@ final class SpecBuilder {
         return 1
     }
 
-    private static func line(_ call: LuaCall) -> String {
-        // callerPosition is "chunk:line: "
-        var trimmed = Substring(call.callerPosition)
-        while let last = trimmed.last, last == " " || last == ":" { trimmed = trimmed.dropLast() }
-        return String(trimmed)
-    }
-
     func setAuth(_ method: String, _ call: LuaCall) throws {
         try SpecBuilder.claim(&authSetBy, "auth", by: method, call)
     }
@@ -147,12 +147,11 @@ final class SpecBuilder {
     }
 
     /// Records which call set a one-of group, or raises when one already did.
-    private static func claim(_ slot: inout String?, _ group: String, by method: String, _ call: LuaCall) throws {
+    private static func claim(_ slot: inout Claim?, _ group: String, by method: String, _ call: LuaCall) throws {
         if let previous = slot {
             throw LuaError.runtime("\(method): \(group) is already set by \(previous); a gateway has exactly one \(group)")
         }
-        let at = line(call)
-        slot = at.isEmpty ? method : "\(method) at \(at)"
+        slot = Claim(method: method, location: call.callerLocation)
     }
 
     static let help = [

@@ -202,6 +202,18 @@ public struct LuaCall {
         return LuaCall.string(at: -1, in: L)
     }
 
+    /// "chunk:line" of the Lua code that called this function, nil when that is not
+    /// Lua code: for a message that names an earlier call. Cheaper than
+    /// `callerPosition` (no Lua string is made), so it can be kept on every call.
+    public var callerLocation: LuaLocation? {
+        var ar = lua_Debug()
+        guard lua_getstack(L, 1, &ar) != 0, lua_getinfo(L, "Sl", &ar) != 0, ar.currentline > 0 else { return nil }
+        let chunk = withUnsafeBytes(of: &ar.short_src) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return LuaLocation(chunk: chunk, line: Int(ar.currentline))
+    }
+
     /// Pushes the Lua value for `error`: a structured value as is, anything else
     /// as a message positioned at the calling Lua line.
     func pushError(_ error: Error) {
@@ -214,4 +226,11 @@ public struct LuaCall {
             push(callerPosition + String(describing: error))
         }
     }
+}
+
+/// A line of a Lua chunk, shown as "chunk:line".
+public struct LuaLocation: Sendable, Equatable, CustomStringConvertible {
+    public let chunk: String
+    public let line: Int
+    public var description: String { "\(chunk):\(line)" }
 }

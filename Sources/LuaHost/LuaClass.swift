@@ -16,6 +16,11 @@ public struct LuaClass<Object: AnyObject>: Sendable {
     public private(set) var methods: [(name: String, body: Method)] = []
     public private(set) var metamethods: [(name: String, body: Method)] = []
 
+    /// Its address keys the metatable in the registry, so a method call finds its
+    /// class by a pointer, not by hashing the class name (copies share it).
+    private let identity = Identity()
+    private final class Identity: Sendable {}
+
     public init(_ name: String) { self.name = name }
 
     public func method(_ name: String, _ body: @escaping Method) -> LuaClass {
@@ -32,27 +37,53 @@ public struct LuaClass<Object: AnyObject>: Sendable {
         return copy
     }
 
+    private var key: UnsafeRawPointer { UnsafeRawPointer(Unmanaged.passUnretained(identity).toOpaque()) }
+
+    /// What is at `index`: an object of this class, one finalized, or something else.
+    private enum Slot {
+        case object(Object)
+        case finalized
+        case other
+    }
+
+    private func slot(at index: Int32, in L: OpaquePointer) -> Slot {
+        guard let slot = lua_touserdata(L, index), lua_getmetatable(L, index) != 0 else { return .other }
+        lua_rawgetp(L, gwlua_registryindex(), key)
+        let ours = lua_rawequal(L, -1, -2) != 0
+        gwlua_pop(L, 2)
+        guard ours else { return .other }
+        guard let raw = slot.load(as: UnsafeRawPointer?.self) else { return .finalized }
+        // The metatable is this class's, so the object is an `Object`: no dynamic cast.
+        return .object(Unmanaged<Object>.fromOpaque(raw).takeUnretainedValue())
+    }
+
     /// The object at `index` when it is one of this class, else nil.
     public func object(at index: Int32, in call: LuaCall) -> Object? {
-        LuaObjectSlot.object(at: index, in: call.L, className: name) as? Object
+        if case .object(let object) = slot(at: index, in: call.L) { return object }
+        return nil
     }
 
     /// The object at `index`, or lua's "bad argument" error.
     public func check(_ index: Int32, in call: LuaCall) throws -> Object {
-        guard luaL_testudata(call.L, index, name) != nil else {
-            throw call.typeError(index, expected: name)
+        switch slot(at: index, in: call.L) {
+        case .object(let object): return object
+        case .finalized: throw call.argumentError(index, "\(name) has been finalized")
+        case .other: throw call.typeError(index, expected: name)
         }
-        guard let object = object(at: index, in: call) else {
-            throw call.argumentError(index, "\(name) has been finalized")
-        }
-        return object
     }
 
     /// Pushes `object` as a userdata of this class.
     public func push(_ object: Object, in call: LuaCall) {
-        LuaObjectSlot.pushNew(object, onto: call.L)
-        if luaL_newmetatable(call.L, name) != 0 { fillMetatable(call.L) }
-        lua_setmetatable(call.L, -2)
+        let L = call.L
+        LuaObjectSlot.pushNew(object, onto: L)
+        if lua_rawgetp(L, gwlua_registryindex(), key) != LUA_TTABLE {
+            gwlua_pop(L, 1)
+            // Also under its name: `LuaValue` finds a class by name when it pushes an object back.
+            if luaL_newmetatable(L, name) != 0 { fillMetatable(L) }
+            lua_pushvalue(L, -1)
+            lua_rawsetp(L, gwlua_registryindex(), key)
+        }
+        lua_setmetatable(L, -2)
     }
 
     /// Builds the metatable on top of the stack.
@@ -88,10 +119,7 @@ public struct LuaClass<Object: AnyObject>: Sendable {
                     if lua_rawget(call.L, -2) != LUA_TNIL { return 1 }
                     gwlua_pop(call.L, 3)
                 }
-                guard let object = LuaObjectSlot.object(at: 1, in: call.L, className: className) as? Object else {
-                    throw call.typeError(1, expected: className)
-                }
-                return try customIndex(object, call)
+                return try customIndex(try self.check(1, in: call), call)
             }
             lua_pushvalue(L, -1)
             lua_setfield(L, -3, LuaObjectSlot.methodsField)
@@ -106,16 +134,7 @@ public struct LuaClass<Object: AnyObject>: Sendable {
     }
 
     private func bind(_ methodName: String, _ body: @escaping Method) -> LuaFunction {
-        let className = name
-        return LuaFunction(methodName) { call in
-            guard luaL_testudata(call.L, 1, className) != nil else {
-                throw call.typeError(1, expected: className)
-            }
-            guard let object = LuaObjectSlot.object(at: 1, in: call.L, className: className) as? Object else {
-                throw call.argumentError(1, "\(className) has been finalized")
-            }
-            return try body(object, call)
-        }
+        LuaFunction(methodName) { call in try body(try self.check(1, in: call), call) }
     }
 }
 
@@ -130,12 +149,6 @@ enum LuaObjectSlot {
             return
         }
         slot.storeBytes(of: UnsafeRawPointer(Unmanaged.passRetained(object).toOpaque()), as: UnsafeRawPointer?.self)
-    }
-
-    static func object(at index: Int32, in L: OpaquePointer, className: String) -> AnyObject? {
-        guard let slot = luaL_testudata(L, index, className),
-              let raw = slot.load(as: UnsafeRawPointer?.self) else { return nil }
-        return Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue()
     }
 
     /// Any gwlua-bound object at `index`, with its class name.

@@ -15,14 +15,25 @@ public struct LuaTableView {
     @usableFromInline let L: OpaquePointer
     /// Absolute stack index of the table.
     public let index: Int32
+    /// Without a metatable a plain read is a raw one, and `lua_getfield` finds its
+    /// key string through Lua's cache by address instead of hashing it again.
+    @usableFromInline let plain: Bool
 
     @inlinable init(L: OpaquePointer, index: Int32) {
         self.L = L
         self.index = index
+        if lua_getmetatable(L, index) != 0 {
+            gwlua_pop(L, 1)
+            plain = false
+        } else {
+            plain = true
+        }
     }
 
     /// How many keys the table has (every kind). Stack effect: 0.
-    @inlinable public var keyCount: Int {
+    @inlinable public var keyCount: Int { LuaTableView.keyCount(L, index) }
+
+    @inlinable static func keyCount(_ L: OpaquePointer, _ index: Int32) -> Int {
         var n = 0
         lua_pushnil(L)
         while lua_next(L, index) != 0 {
@@ -34,8 +45,14 @@ public struct LuaTableView {
 
     /// Runs `body` with `key`'s value on top. Stack effect: 0.
     @inlinable func with<T>(_ key: StaticString, _ body: (Int32) -> T) -> T {
-        _ = key.withUTF8Buffer { b in b.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) } }
-        let type = lua_rawget(L, index)
+        let type: Int32
+        if plain {
+            // A literal's text ends in NUL, as lua_getfield needs.
+            type = lua_getfield(L, index, key.utf8Start.withMemoryRebound(to: CChar.self, capacity: key.utf8CodeUnitCount + 1) { $0 })
+        } else {
+            _ = key.withUTF8Buffer { b in b.withMemoryRebound(to: CChar.self) { lua_pushlstring(L, $0.baseAddress, $0.count) } }
+            type = lua_rawget(L, index)
+        }
         defer { gwlua_pop(L, 1) }
         return body(type)
     }
@@ -78,7 +95,7 @@ public struct LuaTableView {
                     out.append(LuaCall.string(at: -1, in: L))
                     gwlua_pop(L, 1)
                 }
-                return LuaTableView(L: L, index: list).keyCount == n ? .value(out) : .other
+                return LuaTableView.keyCount(L, list) == n ? .value(out) : .other
             default: return .other
             }
         }
