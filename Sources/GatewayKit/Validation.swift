@@ -150,9 +150,16 @@ public enum SpecValidator {
     }
 
     /// Validates a typed spec (built in Swift or by the builder).
-    /// `consuming`: gateway.new hands its freshly read spec over, so it is not copied.
     public static func validate(_ spec: consuming GatewaySpec, context: ValidationContext = .init()) -> SpecValidation {
         var spec = spec
+        let issues = check(&spec, context: context)
+        return SpecValidation(spec: issues.contains { $0.severity == .error } ? nil : spec, issues: issues)
+    }
+
+    /// The issues of a typed spec, normalising it in place (zone spelling): what
+    /// `validate` does, for callers that keep the spec (gateway.new, the builder)
+    /// without the copies a result value costs.
+    public static func check(_ spec: inout GatewaySpec, context: ValidationContext = .init()) -> [ValidationIssue] {
         // The usual one auth and one routing as constant lists: no array built per spec.
         let auth: [String] = switch (spec.coreWeaveAuth != nil, spec.weightsAndBiasesAuth != nil) {
         case (true, false): ["coreWeaveAuth"]
@@ -174,7 +181,7 @@ public enum SpecValidator {
         issues += rules(for: &spec, context: context, zonesGiven: spec.zones.count,
                         skipName: spec.name.isEmpty, authPresent: auth, routingPresent: routing,
                         checkHeader: true, checkAPIType: true)
-        return SpecValidation(spec: issues.contains { $0.severity == .error } ? nil : spec, issues: issues)
+        return issues
     }
 
     /// The semantic rules of API.md, on a typed spec; normalises zone spelling.

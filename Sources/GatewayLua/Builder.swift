@@ -110,8 +110,10 @@ final class SpecBuilder {
         }
         .method("build") { b, call in
             let context = SpecsAPI.context(try buildOptions.read(call, at: 2))
-            let result = SpecValidator.validate(b.spec, context: context)
-            guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
+            // Checked as a copy: a builder that fails to build stays as it was.
+            var spec = b.spec
+            let issues = SpecValidator.check(&spec, context: context)
+            if issues.contains(where: { $0.severity == .error }) { throw SpecValidationError(issues: issues) }
             SpecsAPI.push(spec, in: call)
             return 1
         }

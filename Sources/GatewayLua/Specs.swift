@@ -19,7 +19,8 @@ enum SpecsAPI {
     static func new(_ call: LuaCall) throws -> Int32 {
         try call.checkTable(1)
         let context = context(try newOptions.read(call, at: 2))
-        if let typed = readSpec(call.tableView(1)), let spec = SpecValidator.validate(typed, context: context).spec {
+        if var spec = readSpec(call.tableView(1)),
+           !SpecValidator.check(&spec, context: context).contains(where: { $0.severity == .error }) {
             push(spec, in: call)
             return 1
         }
@@ -29,40 +30,90 @@ enum SpecsAPI {
         return 1
     }
 
-    /// The spec a table holds when every field is of the expected type and nothing
-    /// else is there; nil sends the caller the general way.
+    /// The keys of a spec table and of its records, as the fast path reads them.
+    enum SpecKey: String, CaseIterable, Sendable {
+        case id, name, zones, coreWeaveAuth, weightsAndBiasesAuth, endpointConfiguration
+        case bodyBasedRouting, headerBasedRouting, pathBasedRouting
+    }
+    enum EndpointKey: String, CaseIterable, Sendable { case additionalDns, allowedSourceIpRanges }
+    enum WandbKey: String, CaseIterable, Sendable { case apiKey, serverUrl, enableUsageReports, enableRateLimiting }
+    enum BodyRoutingKey: String, CaseIterable, Sendable { case apiType }
+    enum HeaderRoutingKey: String, CaseIterable, Sendable { case headerName }
+    static let specKeys = LuaKeys<SpecKey>(), endpointKeys = LuaKeys<EndpointKey>(), wandbKeys = LuaKeys<WandbKey>()
+    static let bodyRoutingKeys = LuaKeys<BodyRoutingKey>(), headerRoutingKeys = LuaKeys<HeaderRoutingKey>()
+
+    /// The spec a table holds when it has a name, every field is of the expected
+    /// type and nothing else is there; nil sends the caller the general way. One
+    /// pass over each table.
     static func readSpec(_ t: LuaTableView) -> GatewaySpec? {
-        var top = ExactFields(t)
-        /// A table whose one field is the string `field`.
-        func single(_ key: StaticString, _ field: StaticString) -> String?? {
-            top.table(key) { r in
-                var inner = ExactFields(r)
-                guard case let value?? = inner.read(r.string(field)), inner.complete else { return nil }
-                return value
+        var spec = GatewaySpec(name: "")
+        var named = false
+        let read = t.readFields(specKeys) { key, value in
+            switch key {
+            case .id:
+                spec.id = value.string
+                return spec.id != nil
+            case .name:
+                guard let name = value.string else { return false }
+                spec.name = name
+                named = true
+            case .zones:
+                guard let zones = value.strings else { return false }
+                spec.zones = zones
+            case .coreWeaveAuth:
+                guard value.table({ $0.isEmpty }) == true else { return false }
+                spec.coreWeaveAuth = CoreWeaveAuth()
+            case .pathBasedRouting:
+                guard value.table({ $0.isEmpty }) == true else { return false }
+                spec.pathBasedRouting = PathBasedRouting()
+            case .bodyBasedRouting:
+                var apiType: String?
+                guard value.table({ r in r.readFields(bodyRoutingKeys) { _, v in
+                    apiType = v.string
+                    return apiType != nil
+                } }) == true, let apiType else { return false }
+                spec.bodyBasedRouting = BodyBasedRouting(apiType: APIType(rawValue: apiType))
+            case .headerBasedRouting:
+                var header: String?
+                guard value.table({ r in r.readFields(headerRoutingKeys) { _, v in
+                    header = v.string
+                    return header != nil
+                } }) == true, let header else { return false }
+                spec.headerBasedRouting = HeaderBasedRouting(headerName: header)
+            case .endpointConfiguration:
+                var endpoint = EndpointConfiguration()
+                guard value.table({ e in e.readFields(endpointKeys) { key, v in
+                    guard let list = v.strings else { return false }
+                    switch key {
+                    case .additionalDns: endpoint.additionalDns = list
+                    case .allowedSourceIpRanges: endpoint.allowedSourceIpRanges = list
+                    }
+                    return true
+                } }) == true else { return false }
+                spec.endpointConfiguration = endpoint
+            case .weightsAndBiasesAuth:
+                var auth = WeightsAndBiasesAuth()
+                guard value.table({ w in w.readFields(wandbKeys) { key, v in
+                    switch key {
+                    case .apiKey:
+                        auth.apiKey = v.string
+                        return auth.apiKey != nil
+                    case .serverUrl:
+                        auth.serverUrl = v.string
+                        return auth.serverUrl != nil
+                    case .enableUsageReports:
+                        auth.enableUsageReports = v.bool
+                        return auth.enableUsageReports != nil
+                    case .enableRateLimiting:
+                        auth.enableRateLimiting = v.bool
+                        return auth.enableRateLimiting != nil
+                    }
+                } }) == true else { return false }
+                spec.weightsAndBiasesAuth = auth
             }
+            return true
         }
-        guard case let name?? = top.read(t.string("name")),
-              let zones = top.read(t.strings("zones")), let id = top.read(t.string("id")),
-              let coreWeave = top.table("coreWeaveAuth", { $0.keyCount == 0 ? CoreWeaveAuth() : nil }),
-              let path = top.table("pathBasedRouting", { $0.keyCount == 0 ? PathBasedRouting() : nil }),
-              let apiType = single("bodyBasedRouting", "apiType"), let header = single("headerBasedRouting", "headerName"),
-              let endpoint = top.table("endpointConfiguration", { e -> EndpointConfiguration? in
-                  var fields = ExactFields(e)
-                  guard let dns = fields.read(e.strings("additionalDns")),
-                        let ranges = fields.read(e.strings("allowedSourceIpRanges")), fields.complete else { return nil }
-                  return EndpointConfiguration(additionalDns: dns ?? [], allowedSourceIpRanges: ranges ?? [])
-              }),
-              let wandb = top.table("weightsAndBiasesAuth", { w -> WeightsAndBiasesAuth? in
-                  var fields = ExactFields(w)
-                  guard let key = fields.read(w.string("apiKey")), let url = fields.read(w.string("serverUrl")),
-                        let usage = fields.read(w.bool("enableUsageReports")), let limits = fields.read(w.bool("enableRateLimiting")),
-                        fields.complete else { return nil }
-                  return WeightsAndBiasesAuth(apiKey: key, serverUrl: url, enableUsageReports: usage, enableRateLimiting: limits)
-              }),
-              top.complete else { return nil }
-        return GatewaySpec(id: id, name: name, zones: zones ?? [], coreWeaveAuth: coreWeave, weightsAndBiasesAuth: wandb,
-                           endpointConfiguration: endpoint, bodyBasedRouting: apiType.map { BodyBasedRouting(apiType: APIType(rawValue: $0)) },
-                           headerBasedRouting: header.map { HeaderBasedRouting(headerName: $0) }, pathBasedRouting: path)
+        return read && named ? spec : nil
     }
 
     /// Pushes `spec` as a spec table (API field names, arrays marked, the spec metatable). Stack effect: +1.
@@ -235,39 +286,4 @@ struct SpecValidationError: LuaErrorValue, CustomStringConvertible {
         call.push(.table([("code", .string(APIError.Code.validation.rawValue)), ("message", .string(call.callerPosition + description)),
                           ("issues", SpecsAPI.issuesData(issues))], errorMetatable))
     }
-}
-
-/// A table's fields read for the fast path, counting those present, so the caller
-/// can tell whether anything else is there. Each read answers `.some(nil)` when the
-/// field is absent, `.some(value)` when it is as expected, and nil when it is not:
-/// then the table is not in the expected shape.
-struct ExactFields {
-    let table: LuaTableView
-    var present = 0
-
-    init(_ table: LuaTableView) { self.table = table }
-
-    mutating func read<T>(_ field: LuaField<T>) -> T?? {
-        switch field {
-        case .absent: return .some(nil)
-        case .value(let v):
-            present += 1
-            return .some(v)
-        case .other: return nil
-        }
-    }
-
-    /// A nested table, read by `body`, which answers nil when it is not in shape.
-    mutating func table<T>(_ key: StaticString, _ body: (LuaTableView) -> T?) -> T?? {
-        switch table.table(key, body) {
-        case .absent: return .some(nil)
-        case .value(let v?):
-            present += 1
-            return .some(v)
-        default: return nil
-        }
-    }
-
-    /// Whether the table holds nothing but the fields read.
-    var complete: Bool { table.keyCount == present }
 }

@@ -37,6 +37,39 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
         #expect(table == #"{"bodyBasedRouting":{"apiType":"API_TYPE_OPENAI"},"coreWeaveAuth":{},"endpointConfiguration":{"additionalDns":["llm.example.com"]},"name":"llm-east","zones":["US-EAST-04A"]}"#)
     }
 
+    /// gateway.new reads a table in the expected shape in one pass and sends any
+    /// other the general way (readJSON and document validation): both give the
+    /// same spec, and the odd shapes the one pass must refuse still fail as before.
+    @Test func onePassAndGeneralReadsAgree() throws {
+        let state = try gatewayState()
+        let shapes = [
+            validTable,
+            #"{name = "w", id = "7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c", zones = {"us-east-04a"}, headerBasedRouting = {headerName = "X-M"}, weightsAndBiasesAuth = {apiKey = "k", serverUrl = "https://api.wandb.ai", enableUsageReports = true, enableRateLimiting = false}}"#,
+            #"{name = "p", zones = {}, coreWeaveAuth = {}, pathBasedRouting = {}, endpointConfiguration = {additionalDns = {"a.example.com", "b.example.com"}, allowedSourceIpRanges = {"10.0.0.0/8"}}}"#,
+            // A list filled by key, a spec made by gateway.new (it has metatables), a record given as json.null-free empty.
+            #"(function() local z = {} z[1] = "US-EAST-04A" return {name = "k", zones = z, coreWeaveAuth = {}, pathBasedRouting = {}} end)()"#,
+            "gateway.new\(validTable)",
+        ]
+        for shape in shapes {
+            let one = try state.eval("return json.encode(gateway.new(\(shape)))")
+            let general = try state.eval("return gateway.to_json(\(shape))")
+            #expect(one == general, "\(shape)")
+        }
+        // Shapes the one pass refuses; the general way names the problem.
+        for (shape, path) in [
+            (#"{name = "a", zones = {"US-EAST-04A", x = 1}, coreWeaveAuth = {}, pathBasedRouting = {}}"#, "zones"),
+            (#"{name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}, [1] = "x"}"#, "(spec)"),
+            (#"{name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {x = 1}, pathBasedRouting = {}}"#, "coreWeaveAuth.x"),
+            (#"{name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, bodyBasedRouting = {apiType = true}}"#, "bodyBasedRouting.apiType"),
+            (#"{name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}, endpointConfiguration = {additionalDns = {"a.example.com", 5}}}"#, "endpointConfiguration.additionalDns[2]"),
+            (#"{name = 5, zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}}"#, "name"),
+            (#"{zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}}"#, "name"),
+        ] {
+            let message = try state.failure("gateway.new(\(shape))")
+            #expect(message.contains("  \(path): "), "\(shape): \(message)")
+        }
+    }
+
     @Test func everyBuilderMethod() throws {
         let state = try gatewayState()
         let json = try state.eval("""
