@@ -12,7 +12,7 @@ public struct GatewaySpec: JSONRepresentable, Sendable, Hashable {
     public var headerBasedRouting: HeaderBasedRouting?
     public var pathBasedRouting: PathBasedRouting?
 
-    public init(id: String? = nil, name: String, zones: [String] = [], organizationId: String? = nil,
+    @inlinable public init(id: String? = nil, name: String, zones: [String] = [], organizationId: String? = nil,
                 coreWeaveAuth: CoreWeaveAuth? = nil, weightsAndBiasesAuth: WeightsAndBiasesAuth? = nil,
                 endpointConfiguration: EndpointConfiguration? = nil, bodyBasedRouting: BodyBasedRouting? = nil,
                 headerBasedRouting: HeaderBasedRouting? = nil, pathBasedRouting: PathBasedRouting? = nil) {

@@ -19,7 +19,8 @@ enum SpecsAPI {
     static func new(_ call: LuaCall) throws -> Int32 {
         try call.checkTable(1)
         let context = context(try newOptions.read(call, at: 2))
-        if var spec = readSpec(call.tableView(1)),
+        var spec = GatewaySpec(name: "")
+        if readSpec(call.tableView(1), into: &spec),
            !SpecValidator.check(&spec, context: context).contains(where: { $0.severity == .error }) {
             push(spec, in: call)
             return 1
@@ -42,11 +43,11 @@ enum SpecsAPI {
     static let specKeys = LuaKeys<SpecKey>(), endpointKeys = LuaKeys<EndpointKey>(), wandbKeys = LuaKeys<WandbKey>()
     static let bodyRoutingKeys = LuaKeys<BodyRoutingKey>(), headerRoutingKeys = LuaKeys<HeaderRoutingKey>()
 
-    /// The spec a table holds when it has a name, every field is of the expected
-    /// type and nothing else is there; nil sends the caller the general way. One
-    /// pass over each table.
-    static func readSpec(_ t: LuaTableView) -> GatewaySpec? {
-        var spec = GatewaySpec(name: "")
+    /// Reads the spec a table holds into `spec` (a fresh one): true when it has a
+    /// name, every field is of the expected type and nothing else is there; false
+    /// sends the caller the general way. One pass over each table; filled in place,
+    /// as an optional result cost two copies of the spec.
+    static func readSpec(_ t: LuaTableView, into spec: inout GatewaySpec) -> Bool {
         var named = false
         let read = t.readFields(specKeys) { key, value in
             switch key {
@@ -113,7 +114,7 @@ enum SpecsAPI {
             }
             return true
         }
-        return read && named ? spec : nil
+        return read && named
     }
 
     /// Pushes `spec` as a spec table (API field names, arrays marked, the spec metatable). Stack effect: +1.
