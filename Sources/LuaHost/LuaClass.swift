@@ -18,8 +18,10 @@ public struct LuaClass<Object: AnyObject>: Sendable {
 
     /// Its address keys the metatable in the registry, so a method call finds its
     /// class by a pointer, not by hashing the class name (copies share it).
-    private let identity = Identity()
-    private final class Identity: Sendable {}
+    @usableFromInline let identity = Identity()
+    @usableFromInline final class Identity: Sendable {
+        @usableFromInline init() {}
+    }
 
     public init(_ name: String) { self.name = name }
 
@@ -37,16 +39,16 @@ public struct LuaClass<Object: AnyObject>: Sendable {
         return copy
     }
 
-    private var key: UnsafeRawPointer { UnsafeRawPointer(Unmanaged.passUnretained(identity).toOpaque()) }
+    @inlinable var key: UnsafeRawPointer { UnsafeRawPointer(Unmanaged.passUnretained(identity).toOpaque()) }
 
     /// What is at `index`: an object of this class, one finalized, or something else.
-    private enum Slot {
+    @usableFromInline enum Slot {
         case object(Object)
         case finalized
         case other
     }
 
-    private func slot(at index: Int32, in L: OpaquePointer) -> Slot {
+    @inlinable func slot(at index: Int32, in L: OpaquePointer) -> Slot {
         guard let slot = lua_touserdata(L, index), lua_getmetatable(L, index) != 0 else { return .other }
         lua_rawgetp(L, gwlua_registryindex(), key)
         let ours = lua_rawequal(L, -1, -2) != 0
@@ -58,13 +60,13 @@ public struct LuaClass<Object: AnyObject>: Sendable {
     }
 
     /// The object at `index` when it is one of this class, else nil.
-    public func object(at index: Int32, in call: LuaCall) -> Object? {
+    @inlinable public func object(at index: Int32, in call: LuaCall) -> Object? {
         if case .object(let object) = slot(at: index, in: call.L) { return object }
         return nil
     }
 
     /// The object at `index`, or lua's "bad argument" error.
-    public func check(_ index: Int32, in call: LuaCall) throws -> Object {
+    @inlinable public func check(_ index: Int32, in call: LuaCall) throws -> Object {
         switch slot(at: index, in: call.L) {
         case .object(let object): return object
         case .finalized: throw call.argumentError(index, "\(name) has been finalized")
@@ -73,7 +75,9 @@ public struct LuaClass<Object: AnyObject>: Sendable {
     }
 
     /// Pushes `object` as a userdata of this class.
-    public func push(_ object: Object, in call: LuaCall) {
+    /// Inlinable, as are the metatable's methods, so each class's method calls are
+    /// compiled for its own type instead of through generic metadata on every call.
+    @inlinable public func push(_ object: Object, in call: LuaCall) {
         let L = call.L
         LuaObjectSlot.pushNew(object, onto: L)
         if lua_rawgetp(L, gwlua_registryindex(), key) != LUA_TTABLE {
@@ -87,7 +91,7 @@ public struct LuaClass<Object: AnyObject>: Sendable {
     }
 
     /// Builds the metatable on top of the stack.
-    private func fillMetatable(_ L: OpaquePointer) {
+    @inlinable func fillMetatable(_ L: OpaquePointer) {
         let call = LuaCall(state: L)
         lua_pushboolean(L, 1)
         lua_setfield(L, -2, LuaObjectSlot.marker)
@@ -133,17 +137,17 @@ public struct LuaClass<Object: AnyObject>: Sendable {
         }
     }
 
-    private func bind(_ methodName: String, _ body: @escaping Method) -> LuaFunction {
+    @inlinable func bind(_ methodName: String, _ body: @escaping Method) -> LuaFunction {
         LuaFunction(methodName) { call in try body(try self.check(1, in: call), call) }
     }
 }
 
 /// The userdata block that holds a retained Swift object.
-enum LuaObjectSlot {
-    static let marker = "__gwlua_object"
-    static let methodsField = "__methods"
+@usableFromInline enum LuaObjectSlot {
+    @usableFromInline static let marker = "__gwlua_object"
+    @usableFromInline static let methodsField = "__methods"
 
-    static func pushNew(_ object: AnyObject, onto L: OpaquePointer) {
+    @usableFromInline static func pushNew(_ object: AnyObject, onto L: OpaquePointer) {
         guard let slot = gwlua_newuserdata(L, MemoryLayout<UnsafeRawPointer?>.size) else {
             lua_pushnil(L)
             return
@@ -179,7 +183,7 @@ enum LuaObjectSlot {
     }
 }
 
-let luaObjectCollect: @convention(c) (OpaquePointer?) -> Int32 = { L in
+@usableFromInline let luaObjectCollect: @convention(c) (OpaquePointer?) -> Int32 = { L in
     guard let L, let slot = lua_touserdata(L, 1) else { return 0 }
     if let raw = slot.load(as: UnsafeRawPointer?.self) {
         slot.storeBytes(of: nil, as: UnsafeRawPointer?.self)
