@@ -1,5 +1,4 @@
 import CLua
-import Synchronization
 @_exported import JSONCore
 
 /// The `json` Lua module: encode (stable key order, pretty printing, `json.null`,
@@ -103,10 +102,11 @@ public enum JSONModule {
         try call.checkAny(1)
         let pretty = try encodeOptions.read(call, at: 2).bool("pretty") ?? false
         lua_settop(call.L, 1)
-        var encoder = LuaJSONEncoder(L: call.L, pretty: pretty, buffers: LuaJSONEncoder.spare.withLock { $0.take() ?? .init() })
-        defer { LuaJSONEncoder.keep(encoder.buffers) }
+        let state = LuaState.owner(of: call.L)
+        var encoder = LuaJSONEncoder(L: call.L, pretty: pretty, buffers: state?.jsonScratch.take() ?? .init())
+        defer { encoder.handBack(to: state) }
         try encoder.encode(at: 1)
-        call.push(bytes: encoder.buffers.output)
+        call.push(bytes: encoder.buffers.output.bytes)
         return 1
     }
 
@@ -182,7 +182,7 @@ struct LuaJSONEncoder {
     /// Unchecked: the pointers in it are meaningful during one encode only, and the
     /// arrays are emptied before the buffers are handed on.
     struct Buffers: @unchecked Sendable {
-        var output: [UInt8] = []
+        var output = JSONOutput()
         /// The tables being encoded, root first (short: capped at `maxDepth`), for cycles.
         var visiting: [UnsafeRawPointer] = []
         /// Where the encoder is, for error messages; keys point into Lua's own strings,
@@ -193,21 +193,22 @@ struct LuaJSONEncoder {
         var keys: [(key: UnsafeBufferPointer<UInt8>, slot: Int32)] = []
     }
 
-    /// One spare set of buffers for the process (states on other threads make their own).
-    nonisolated(unsafe) static let spare = Mutex<Buffers?>(Buffers())
-
-    /// Returns `buffers` for the next encode, unless the output grew past 1 MiB.
-    static func keep(_ buffers: Buffers) {
-        guard buffers.output.capacity <= 1 << 20 else { return }
-        var b = buffers
-        b.output.removeAll(keepingCapacity: true)
-        b.visiting.removeAll(keepingCapacity: true)
-        b.path.removeAll(keepingCapacity: true)
-        b.keys.removeAll(keepingCapacity: true)
-        spare.withLock { $0 = b }
+    /// Hands the buffers, emptied, to the state's next encode; frees the output
+    /// instead when it grew past 1 MiB. The encoder is done with them.
+    mutating func handBack(to state: LuaState?) {
+        guard let state, buffers.output.capacity <= 1 << 20 else {
+            buffers.output.release()
+            return
+        }
+        buffers.output.count = 0
+        // Each table pops what it pushed: these are empty unless an error cut the encode short.
+        if !buffers.visiting.isEmpty { buffers.visiting.removeAll(keepingCapacity: true) }
+        if !buffers.path.isEmpty { buffers.path.removeAll(keepingCapacity: true) }
+        if !buffers.keys.isEmpty { buffers.keys.removeAll(keepingCapacity: true) }
+        state.jsonScratch = buffers
     }
 
-    var output: [UInt8] {
+    var output: JSONOutput {
         get { buffers.output }
         _modify { yield &buffers.output }
     }
@@ -270,23 +271,23 @@ struct LuaJSONEncoder {
             output.append(UInt8(magnitude % 10) + 48)
             magnitude /= 10
         }
-        output[start...].reverse()
+        output.reverse(from: start)
     }
 
     mutating func encode(at index: Int32) throws {
         if gwlua_overlimit(L, output.count) != 0 { throw LuaError.message("not enough memory") }
         switch lua_type(L, index) {
         case LUA_TNIL:
-            output.append(contentsOf: "null".utf8)
+            output.append("null")
         case LUA_TBOOLEAN:
-            output.append(contentsOf: (lua_toboolean(L, index) != 0 ? "true" : "false").utf8)
+            output.append(lua_toboolean(L, index) != 0 ? "true" : "false")
         case LUA_TNUMBER:
             if lua_isinteger(L, index) != 0 {
                 appendInteger(lua_tointegerx(L, index, nil))
             } else {
                 let d = lua_tonumberx(L, index, nil)
                 guard d.isFinite else { throw fail("cannot encode \(d) (JSON has no NaN or infinity)") }
-                output.append(contentsOf: d.description.utf8)
+                output.append(contentsOf: Array(d.description.utf8))
             }
         case LUA_TSTRING:
             var len = 0
@@ -295,21 +296,33 @@ struct LuaJSONEncoder {
         case LUA_TTABLE:
             try encodeTable(at: lua_absindex(L, index))
         case LUA_TUSERDATA where JSONModule.isNull(L, index):
-            output.append(contentsOf: "null".utf8)
+            output.append("null")
         default:
             throw fail("cannot encode a \(LuaCall(state: L).typeName(at: index)) value")
         }
     }
 
     private mutating func appendString(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        // Nearly every string (every key) needs no escape: checked a word at a time
+        // and copied in one go.
+        if JSONOutput.isPlain(bytes) {
+            output.appendQuoted(bytes)
+            return
+        }
         // Validates UTF-8 as it copies: JSON text must be UTF-8. Runs that need no
-        // escape (most of every string) are copied whole.
+        // escape are found eight bytes at a time and copied whole.
         output.append(UInt8(ascii: "\""))
+        let n = bytes.count
+        guard let base = bytes.baseAddress else {
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         var i = 0
         var run = 0
-        let n = bytes.count
         while i < n {
-            let b = bytes[i]
+            while i + 8 <= n && JSONOutput.isPlain(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+            guard i < n else { break }
+            let b = base[i]
             if b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
                 i += 1
                 continue
@@ -321,30 +334,57 @@ struct LuaJSONEncoder {
                 i += width
                 continue
             }
-            if i > run { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i])) }
+            if i > run { output.append(UnsafeBufferPointer(start: base + run, count: i - run)) }
+            output.append(92)
             switch b {
-            case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])
-            case 0x0A: output.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0x08: output.append(contentsOf: [92, UInt8(ascii: "b")])
-            case 0x0C: output.append(contentsOf: [92, UInt8(ascii: "f")])
+            case UInt8(ascii: "\""): output.append(34)
+            case UInt8(ascii: "\\"): output.append(92)
+            case 0x0A: output.append(UInt8(ascii: "n"))
+            case 0x0D: output.append(UInt8(ascii: "r"))
+            case 0x09: output.append(UInt8(ascii: "t"))
+            case 0x08: output.append(UInt8(ascii: "b"))
+            case 0x0C: output.append(UInt8(ascii: "f"))
             default:
-                let hex = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+                let hex: StaticString = "0123456789abcdef"
+                output.append(UInt8(ascii: "u"))
+                output.append(48)
+                output.append(48)
+                output.append(hex.utf8Start[Int(b >> 4)])
+                output.append(hex.utf8Start[Int(b & 15)])
             }
             i += 1
             run = i
         }
-        if n > run { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<n])) }
+        if n > run { output.append(UnsafeBufferPointer(start: base + run, count: n - run)) }
         output.append(UInt8(ascii: "\""))
     }
 
-    private mutating func newline(_ depth: Int) {
+    /// Sorts `keys[first...]` by their bytes (an object's handful of keys: insertion
+    /// sort, comparing first bytes before calling memcmp).
+    private mutating func sortKeys(from first: Int) {
+        keys.withUnsafeMutableBufferPointer { all in
+            func less(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+                guard let x = a.baseAddress, let y = b.baseAddress, !a.isEmpty, !b.isEmpty else { return a.count < b.count }
+                if x.pointee != y.pointee { return x.pointee < y.pointee }
+                let c = memcmp(x, y, min(a.count, b.count))
+                return c != 0 ? c < 0 : a.count < b.count
+            }
+            for i in (first + 1)..<all.count {
+                let item = all[i]
+                var j = i
+                while j > first && less(item.key, all[j - 1].key) {
+                    all[j] = all[j - 1]
+                    j -= 1
+                }
+                all[j] = item
+            }
+        }
+    }
+
+    @inline(__always) private mutating func newline(_ depth: Int) {
         guard pretty else { return }
         output.append(10)
-        output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
+        for _ in 0..<depth * 2 { output.append(UInt8(ascii: " ")) }
     }
 
     private mutating func encodeTable(at index: Int32) throws {
@@ -361,16 +401,22 @@ struct LuaJSONEncoder {
         let base = lua_gettop(L)
         let first = keys.count
         defer {
-            keys.removeSubrange(first...)
+            keys.removeLast(keys.count - first)
             lua_settop(L, base)
         }
         var integerCount = 0
         var maxInteger: Int64 = 0
+        // Stack slots known to be free: each string key keeps two, the traversal one more.
+        var room: Int32 = 0
         lua_pushnil(L)
         while lua_next(L, index) != 0 {
             switch lua_type(L, -2) {
             case LUA_TSTRING:
-                guard lua_checkstack(L, 3) != 0 else { throw fail("stack overflow") }
+                if room < 3 {
+                    guard lua_checkstack(L, 48) != 0 else { throw fail("stack overflow") }
+                    room = 48
+                }
+                room -= 2
                 var len = 0
                 let p = gwlua_tolstring(L, -2, &len)
                 keys.append((UnsafeRawBufferPointer(start: p, count: len).bindMemory(to: UInt8.self), lua_gettop(L)))
@@ -406,14 +452,7 @@ struct LuaJSONEncoder {
             output.append(UInt8(ascii: "]"))
             return
         }
-        if stringKeys > 1 {
-            keys[first...].sort { a, b in
-                let n = min(a.key.count, b.key.count)
-                let c: Int32
-                if n > 0, let x = a.key.baseAddress, let y = b.key.baseAddress { c = memcmp(x, y, n) } else { c = 0 }
-                return c != 0 ? c < 0 : a.key.count < b.key.count
-            }
-        }
+        if stringKeys > 1 { sortKeys(from: first) }
         output.append(UInt8(ascii: "{"))
         for n in 0..<stringKeys {
             let (key, slot) = keys[first + n]
@@ -428,5 +467,104 @@ struct LuaJSONEncoder {
         }
         if stringKeys > 0 { newline(depth) }
         output.append(UInt8(ascii: "}"))
+    }
+}
+
+/// json.encode's output: bytes written through a pointer and grown by doubling,
+/// kept from one encode to the next. An array's append checked that its storage
+/// was unique on every byte; this checks the capacity only.
+struct JSONOutput {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var capacity: Int
+    var count = 0
+
+    init(capacity: Int = 256) {
+        base = .allocate(capacity: capacity)
+        self.capacity = capacity
+    }
+
+    /// Frees the storage; the value must not be used after.
+    func release() { base.deallocate() }
+
+    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    @inline(__always) mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(to: count + extra) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        var size = capacity * 2
+        while size < needed { size *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = size
+    }
+
+    @inline(__always) mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always) mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        reserve(bytes.count)
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func append(_ text: StaticString) {
+        append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    mutating func append(contentsOf bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    /// Reverses the bytes from `start` to the end (digits written lowest first).
+    mutating func reverse(from start: Int) {
+        var digits = UnsafeMutableBufferPointer(start: base + start, count: count - start)
+        digits.reverse()
+    }
+
+    /// `bytes` between quotes, copied as they are.
+    @inline(__always) mutating func appendQuoted(_ bytes: UnsafeBufferPointer<UInt8>) {
+        reserve(bytes.count + 2)
+        base[count] = UInt8(ascii: "\"")
+        if let source = bytes.baseAddress { (base + count + 1).update(from: source, count: bytes.count) }
+        base[count + 1 + bytes.count] = UInt8(ascii: "\"")
+        count += bytes.count + 2
+    }
+
+    /// Whether no byte of `bytes` needs attention in a JSON string, a word at a time:
+    /// a short string is read padded with 'a's, a long one's tail as the last
+    /// (overlapping) eight bytes.
+    @inline(__always) static func isPlain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let p = bytes.baseAddress else { return true }
+        let n = bytes.count
+        if n < 8 {
+            var word: UInt64 = 0x6161_6161_6161_6161
+            withUnsafeMutableBytes(of: &word) { $0.baseAddress?.copyMemory(from: p, byteCount: n) }
+            return isPlain(word)
+        }
+        var i = 0
+        while i + 8 <= n {
+            guard isPlain(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) else { return false }
+            i += 8
+        }
+        return i == n || isPlain(UnsafeRawPointer(p + n - 8).loadUnaligned(as: UInt64.self))
+    }
+
+    /// Whether none of these eight bytes needs attention in a JSON string: none is
+    /// below 0x20, 0x7F or above, '"' or '\\' (the usual tests for a byte below a
+    /// value and for a byte equal to one, on all eight at once).
+    @inline(__always) static func isPlain(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        let below = (w &- ones &* 0x20) & ~w & highs
+        let special = hasZero(w ^ (ones &* 0x22)) | hasZero(w ^ (ones &* 0x5C)) | hasZero(w ^ (ones &* 0x7F))
+        return (below | special | (w & highs)) == 0
     }
 }

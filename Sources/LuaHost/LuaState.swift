@@ -53,7 +53,14 @@ public final class LuaState {
         }
     }
 
-    deinit { close() }
+    /// json.encode's working buffers, kept between encodes in this state (a state
+    /// runs on one thread at a time, so no lock).
+    var jsonScratch: LuaJSONEncoder.Buffers?
+
+    deinit {
+        close()
+        jsonScratch?.output.release()
+    }
 
     /// Closes the state (running every pending `__gc`). Safe to call twice.
     public func close() {

@@ -9,6 +9,19 @@ import Testing
         #expect(try state.eval("return json.encode({b = json.null, a = json.array{}, c = {}})")
             == #"{"a":[],"b":null,"c":{}}"#)
         #expect(try state.eval("return json.encode(json.array())") == "[]")
+        // Many keys (past the stack room reserved at a time), nested, sorted bytewise.
+        #expect(try state.eval("""
+            local t, keys = {}, {}
+            for i = 1, 300 do local k = ("k%03d"):format((i * 7919) % 1000) t[k] = {[k .. "x"] = i} keys[#keys + 1] = k end
+            table.sort(keys)
+            local text, at = json.encode(t), 1
+            for _, k in ipairs(keys) do
+              local found = text:find('"' .. k .. '":', at, true)
+              if not found then return "out of order at " .. k end
+              at = found
+            end
+            return json.decode(text).k000 == nil and "ok"
+            """) == "ok")
     }
 
     @Test func numbersKeepTheirKind() throws {
@@ -32,6 +45,28 @@ import Testing
         #expect(try state.eval(#"return json.encode('a"b\\c\n\t\0\1é')"#) == #""a\"b\\c\n\t\u0000\u0001é""#)
         #expect(try state.eval(#"return json.decode('"\\u00e9\\ud83d\\ude00\\n\\/"')"#) == "é😀\n/")
         #expect(try state.eval(#"local s = 'x\0y' return json.decode(json.encode(s)) == s"#) == true)
+    }
+
+    /// Strings are scanned eight bytes at a time: a byte that needs escaping (or a
+    /// multi-byte character) is found wherever it falls in a word and at the end.
+    @Test func escapesAtEveryPositionOfAWord() throws {
+        let state = try makeState()
+        let specials: [(lua: String, json: String)] = [
+            ("\\0", "\\u0000"), ("\\31", "\\u001f"), ("\\127", "\\u007f"), ("\\34", "\\\""), ("\\92", "\\\\"),
+            ("\\n", "\\n"), ("\\195\\169", "é"), ("\\240\\159\\152\\128", "😀"), (" ", " "), ("~", "~"),
+        ]
+        for length in [1, 7, 8, 9, 16, 17] {
+            for position in 0..<length {
+                for (lua, json) in specials {
+                    let text = "return json.encode(('a'):rep(\(position)) .. '\(lua)' .. ('b'):rep(\(length - position - 1)))"
+                    let expected = "\"" + String(repeating: "a", count: position) + json
+                        + String(repeating: "b", count: length - position - 1) + "\""
+                    #expect(try state.eval(text) == .string(expected), "\(lua) at \(position) of \(length)")
+                }
+            }
+        }
+        // A bad byte in the middle of a word is still refused, with its position.
+        #expect(try state.failure("json.encode(('a'):rep(10) .. '\\255' .. ('a'):rep(10))").contains("byte 11"))
     }
 
     @Test func decodedArraysReencodeAsArrays() throws {
