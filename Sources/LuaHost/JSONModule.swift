@@ -106,7 +106,7 @@ public enum JSONModule {
         var encoder = LuaJSONEncoder(L: call.L, pretty: pretty, buffers: state?.jsonScratch.take() ?? .init())
         defer { encoder.handBack(to: state) }
         try encoder.encode(at: 1)
-        call.push(bytes: encoder.buffers.output.bytes)
+        call.push(bytes: encoder.output.bytes)
         return 1
     }
 
@@ -174,7 +174,12 @@ struct JSONError: Error, CustomStringConvertible {
 struct LuaJSONEncoder {
     let L: OpaquePointer
     let pretty: Bool
-    var buffers: Buffers
+    // The working buffers, stored in the encoder itself while it runs (an accessor
+    // into a `Buffers` value cost a call per append).
+    var output: JSONOutput
+    var visiting: [UnsafeRawPointer]
+    var path: [PathElement]
+    var keys: [(key: UnsafeBufferPointer<UInt8>, slot: Int32)]
     static let maxDepth = LuaConverter.maxDepth
 
     /// The encoder's working arrays, reused from one json.encode to the next (as
@@ -196,33 +201,16 @@ struct LuaJSONEncoder {
     /// Hands the buffers, emptied, to the state's next encode; frees the output
     /// instead when it grew past 1 MiB. The encoder is done with them.
     mutating func handBack(to state: LuaState?) {
-        guard let state, buffers.output.capacity <= 1 << 20 else {
-            buffers.output.release()
+        guard let state, output.capacity <= 1 << 20 else {
+            output.release()
             return
         }
-        buffers.output.count = 0
+        output.count = 0
         // Each table pops what it pushed: these are empty unless an error cut the encode short.
-        if !buffers.visiting.isEmpty { buffers.visiting.removeAll(keepingCapacity: true) }
-        if !buffers.path.isEmpty { buffers.path.removeAll(keepingCapacity: true) }
-        if !buffers.keys.isEmpty { buffers.keys.removeAll(keepingCapacity: true) }
-        state.jsonScratch = buffers
-    }
-
-    var output: JSONOutput {
-        get { buffers.output }
-        _modify { yield &buffers.output }
-    }
-    var visiting: [UnsafeRawPointer] {
-        get { buffers.visiting }
-        _modify { yield &buffers.visiting }
-    }
-    var path: [PathElement] {
-        get { buffers.path }
-        _modify { yield &buffers.path }
-    }
-    var keys: [(key: UnsafeBufferPointer<UInt8>, slot: Int32)] {
-        get { buffers.keys }
-        _modify { yield &buffers.keys }
+        if !visiting.isEmpty { visiting.removeAll(keepingCapacity: true) }
+        if !path.isEmpty { path.removeAll(keepingCapacity: true) }
+        if !keys.isEmpty { keys.removeAll(keepingCapacity: true) }
+        state.jsonScratch = Buffers(output: output, visiting: visiting, path: path, keys: keys)
     }
 
     enum PathElement {
@@ -233,7 +221,10 @@ struct LuaJSONEncoder {
     init(L: OpaquePointer, pretty: Bool, buffers: Buffers) {
         self.L = L
         self.pretty = pretty
-        self.buffers = buffers
+        output = buffers.output
+        visiting = buffers.visiting
+        path = buffers.path
+        keys = buffers.keys
     }
 
     var pathText: String {
