@@ -484,7 +484,7 @@ struct JSONOutput {
     }
 
     private mutating func grow(to needed: Int) {
-        var size = capacity * 2
+        var size = max(capacity * 2, 64)
         while size < needed { size *= 2 }
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
         bigger.update(from: base, count: count)

@@ -208,10 +208,13 @@ public struct LuaCall {
     public var callerLocation: LuaLocation? {
         var ar = lua_Debug()
         guard lua_getstack(L, 1, &ar) != 0, lua_getinfo(L, "Sl", &ar) != 0, ar.currentline > 0 else { return nil }
-        let chunk = withUnsafeBytes(of: &ar.short_src) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        var location = LuaLocation(line: Int(ar.currentline))
+        withUnsafeBytes(of: &ar.short_src) { raw in
+            let n = min(raw.firstIndex(of: 0) ?? raw.count, LuaLocation.chunkCapacity)
+            for i in 0..<n { location.chunkBytes[i] = raw[i] }
+            location.chunkCount = n
         }
-        return LuaLocation(chunk: chunk, line: Int(ar.currentline))
+        return location
     }
 
     /// Pushes the Lua value for `error`: a structured value as is, anything else
@@ -228,9 +231,21 @@ public struct LuaCall {
     }
 }
 
-/// A line of a Lua chunk, shown as "chunk:line".
-public struct LuaLocation: Sendable, Equatable, CustomStringConvertible {
-    public let chunk: String
+/// A line of a Lua chunk, shown as "chunk:line". The chunk's name (Lua's
+/// `short_src`, at most LUA_IDSIZE bytes) is kept inline: recording one allocates nothing.
+public struct LuaLocation: Sendable, CustomStringConvertible {
+    static let chunkCapacity = 60
+    var chunkBytes = InlineArray<60, UInt8>(repeating: 0)
+    var chunkCount = 0
     public let line: Int
+
+    init(line: Int) { self.line = line }
+
+    public var chunk: String {
+        var bytes: [UInt8] = []
+        for i in 0..<chunkCount { bytes.append(chunkBytes[i]) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     public var description: String { "\(chunk):\(line)" }
 }
