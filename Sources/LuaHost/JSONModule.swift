@@ -105,7 +105,7 @@ public enum JSONModule {
         let state = LuaState.owner(of: call.L)
         var encoder = LuaJSONEncoder(L: call.L, pretty: pretty, buffers: state?.jsonScratch.take() ?? .init())
         defer { encoder.handBack(to: state) }
-        try encoder.encode(at: 1)
+        do { try encoder.encode(at: 1, depth: 0) } catch let failure as LuaJSONEncoder.Failure { throw failure.error }
         call.push(bytes: encoder.output.bytes)
         return 1
     }
@@ -177,45 +177,74 @@ struct LuaJSONEncoder {
     // The working buffers, stored in the encoder itself while it runs (an accessor
     // into a `Buffers` value cost a call per append).
     var output: JSONOutput
-    var visiting: [UnsafeRawPointer]
-    var path: [PathElement]
-    var keys: [(key: UnsafeBufferPointer<UInt8>, slot: Int32)]
+    var visiting: RawStack<UnsafeRawPointer>
+    var keys: RawStack<(key: UnsafeBufferPointer<UInt8>, slot: Int32)>
     static let maxDepth = LuaConverter.maxDepth
 
-    /// The encoder's working arrays, reused from one json.encode to the next (as
-    /// cjson keeps its buffer): four allocations a call were a fifth of a small encode.
-    /// Unchecked: the pointers in it are meaningful during one encode only, and the
-    /// arrays are emptied before the buffers are handed on.
+    /// The encoder's working buffers, reused from one json.encode to the next (as
+    /// cjson keeps its buffer): allocations per call were a fifth of a small encode.
+    /// Unchecked: the pointers in them are meaningful during one encode only, and the
+    /// buffers are emptied before they are handed on.
     struct Buffers: @unchecked Sendable {
         var output = JSONOutput()
         /// The tables being encoded, root first (short: capped at `maxDepth`), for cycles.
-        var visiting: [UnsafeRawPointer] = []
-        /// Where the encoder is, for error messages; keys point into Lua's own strings,
-        /// which the tables being encoded keep alive. Text is made only for an error.
-        var path: [PathElement] = []
+        var visiting = RawStack<UnsafeRawPointer>(capacity: 16)
         /// The keys of the objects being encoded, each with its value's stack slot; each
         /// table uses the tail it appended.
-        var keys: [(key: UnsafeBufferPointer<UInt8>, slot: Int32)] = []
+        var keys = RawStack<(key: UnsafeBufferPointer<UInt8>, slot: Int32)>(capacity: 32)
+
+        /// Frees the storage; the value must not be used after.
+        func release() {
+            output.release()
+            visiting.release()
+            keys.release()
+        }
     }
 
     /// Hands the buffers, emptied, to the state's next encode; frees the output
     /// instead when it grew past 1 MiB. The encoder is done with them.
     mutating func handBack(to state: LuaState?) {
-        guard let state, output.capacity <= 1 << 20 else {
-            output.release()
-            return
-        }
         output.count = 0
         // Each table pops what it pushed: these are empty unless an error cut the encode short.
-        if !visiting.isEmpty { visiting.removeAll(keepingCapacity: true) }
-        if !path.isEmpty { path.removeAll(keepingCapacity: true) }
-        if !keys.isEmpty { keys.removeAll(keepingCapacity: true) }
-        state.jsonScratch = Buffers(output: output, visiting: visiting, path: path, keys: keys)
+        visiting.count = 0
+        keys.count = 0
+        let buffers = Buffers(output: output, visiting: visiting, keys: keys)
+        guard let state, output.capacity <= 1 << 20 else {
+            buffers.release()
+            return
+        }
+        state.jsonScratch = buffers
     }
 
-    enum PathElement {
-        case key(UnsafeBufferPointer<UInt8>)
-        case index(Int)
+    /// Where an encode error happened: each table it leaves on its way out adds
+    /// its key or index, so the path costs nothing while nothing fails.
+    struct Failure: Error {
+        let message: String
+        /// Innermost first.
+        var path: [PathElement] = []
+
+        enum PathElement {
+            case key(String)
+            case index(Int)
+        }
+
+        var error: JSONError { JSONError(description: "json.encode: \(message) at \(pathText)") }
+
+        var pathText: String {
+            var s = "$"
+            for e in path.reversed() {
+                switch e {
+                case .key(let k): s += Failure.isIdentifier(k) ? ".\(k)" : "[\"\(k)\"]"
+                case .index(let i): s += "[\(i)]"
+                }
+            }
+            return s
+        }
+
+        static func isIdentifier(_ s: String) -> Bool {
+            guard let f = s.utf8.first, !(f >= 48 && f <= 57) else { return false }
+            return s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
+        }
     }
 
     init(L: OpaquePointer, pretty: Bool, buffers: Buffers) {
@@ -223,31 +252,10 @@ struct LuaJSONEncoder {
         self.pretty = pretty
         output = buffers.output
         visiting = buffers.visiting
-        path = buffers.path
         keys = buffers.keys
     }
 
-    var pathText: String {
-        var s = "$"
-        for e in path {
-            switch e {
-            case .key(let bytes):
-                let k = String(decoding: bytes, as: UTF8.self)
-                s += isIdentifier(k) ? ".\(k)" : "[\"\(k)\"]"
-            case .index(let i): s += "[\(i)]"
-            }
-        }
-        return s
-    }
-
-    private func isIdentifier(_ s: String) -> Bool {
-        guard let f = s.utf8.first, !(f >= 48 && f <= 57) else { return false }
-        return s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
-    }
-
-    private func fail(_ message: String) -> JSONError {
-        JSONError(description: "json.encode: \(message) at \(pathText)")
-    }
+    private func fail(_ message: String) -> Failure { Failure(message: message) }
 
     /// Digits of `value`, written in place (no String per number).
     private mutating func appendInteger(_ value: Int64) {
@@ -265,7 +273,8 @@ struct LuaJSONEncoder {
         output.reverse(from: start)
     }
 
-    mutating func encode(at index: Int32) throws {
+    /// Encodes the value at `index`, inside `depth` tables.
+    mutating func encode(at index: Int32, depth: Int) throws {
         if gwlua_overlimit(L, output.count) != 0 { throw LuaError.message("not enough memory") }
         switch lua_type(L, index) {
         case LUA_TNIL:
@@ -285,7 +294,7 @@ struct LuaJSONEncoder {
             guard let p = gwlua_tolstring(L, index, &len) else { return }
             try appendString(UnsafeRawBufferPointer(start: p, count: len).bindMemory(to: UInt8.self))
         case LUA_TTABLE:
-            try encodeTable(at: lua_absindex(L, index))
+            try encodeTable(at: lua_absindex(L, index), depth: depth)
         case LUA_TUSERDATA where JSONModule.isNull(L, index):
             output.append("null")
         default:
@@ -353,7 +362,7 @@ struct LuaJSONEncoder {
     /// Sorts `keys[first...]` by their bytes (an object's handful of keys: insertion
     /// sort, comparing first bytes before calling memcmp).
     private mutating func sortKeys(from first: Int) {
-        keys.withUnsafeMutableBufferPointer { all in
+        keys.withBuffer { all in
             func less(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
                 guard let x = a.baseAddress, let y = b.baseAddress, !a.isEmpty, !b.isEmpty else { return a.count < b.count }
                 if x.pointee != y.pointee { return x.pointee < y.pointee }
@@ -378,8 +387,8 @@ struct LuaJSONEncoder {
         for _ in 0..<depth * 2 { output.append(UInt8(ascii: " ")) }
     }
 
-    private mutating func encodeTable(at index: Int32) throws {
-        guard path.count < LuaJSONEncoder.maxDepth else { throw fail("nesting deeper than \(LuaJSONEncoder.maxDepth) levels") }
+    private mutating func encodeTable(at index: Int32, depth: Int) throws {
+        guard depth < LuaJSONEncoder.maxDepth else { throw fail("nesting deeper than \(LuaJSONEncoder.maxDepth) levels") }
         guard let identity = lua_topointer(L, index) else { return }
         guard !visiting.contains(identity) else { throw fail("cannot encode a table that contains itself") }
         visiting.append(identity)
@@ -421,7 +430,6 @@ struct LuaJSONEncoder {
             }
         }
         let stringKeys = keys.count - first
-        let depth = path.count
         if stringKeys > 0 && integerCount > 0 {
             throw fail("cannot encode a table with both string and integer keys")
         }
@@ -433,11 +441,12 @@ struct LuaJSONEncoder {
             for i in 1...max(1, integerCount) where integerCount > 0 {
                 if i > 1 { output.append(UInt8(ascii: ",")) }
                 newline(depth + 1)
-                path.append(.index(i))
                 lua_rawgeti(L, index, lua_Integer(i))
-                try encode(at: -1)
+                do { try encode(at: -1, depth: depth + 1) } catch var failure as Failure {
+                    failure.path.append(.index(i))
+                    throw failure
+                }
                 gwlua_pop(L, 1)
-                path.removeLast()
             }
             if integerCount > 0 { newline(depth) }
             output.append(UInt8(ascii: "]"))
@@ -449,12 +458,15 @@ struct LuaJSONEncoder {
             let (key, slot) = keys[first + n]
             if n > 0 { output.append(UInt8(ascii: ",")) }
             newline(depth + 1)
-            path.append(.key(key))
-            try appendString(key)
-            output.append(UInt8(ascii: ":"))
-            if pretty { output.append(UInt8(ascii: " ")) }
-            try encode(at: slot)
-            path.removeLast()
+            do {
+                try appendString(key)
+                output.append(UInt8(ascii: ":"))
+                if pretty { output.append(UInt8(ascii: " ")) }
+                try encode(at: slot, depth: depth + 1)
+            } catch var failure as Failure {
+                failure.path.append(.key(String(decoding: key, as: UTF8.self)))
+                throw failure
+            }
         }
         if stringKeys > 0 { newline(depth) }
         output.append(UInt8(ascii: "}"))
@@ -537,7 +549,10 @@ struct JSONOutput {
         let n = bytes.count
         if n < 8 {
             var word: UInt64 = 0x6161_6161_6161_6161
-            withUnsafeMutableBytes(of: &word) { $0.baseAddress?.copyMemory(from: p, byteCount: n) }
+            for i in 0..<n {
+                let shift = UInt64(i * 8)
+                word = (word & ~(0xFF << shift)) | (UInt64(p[i]) << shift)
+            }
             return isPlain(word)
         }
         var i = 0
@@ -557,5 +572,50 @@ struct JSONOutput {
         let below = (w &- ones &* 0x20) & ~w & highs
         let special = hasZero(w ^ (ones &* 0x22)) | hasZero(w ^ (ones &* 0x5C)) | hasZero(w ^ (ones &* 0x7F))
         return (below | special | (w & highs)) == 0
+    }
+}
+
+/// A stack of plain values in storage the encoder manages itself: pushing and
+/// popping check the capacity only (an array also checked that its storage was
+/// unique on every change), and emptying it is setting `count`.
+struct RawStack<Element: BitwiseCopyable> {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var capacity: Int
+    var count = 0
+
+    init(capacity: Int) {
+        base = .allocate(capacity: capacity)
+        self.capacity = capacity
+    }
+
+    /// Frees the storage; the value must not be used after.
+    func release() { base.deallocate() }
+
+    @inline(__always) mutating func append(_ element: Element) {
+        if count == capacity { grow() }
+        (base + count).initialize(to: element)
+        count += 1
+    }
+
+    @inline(__always) mutating func removeLast(_ n: Int = 1) { count -= n }
+
+    @inline(__always) subscript(i: Int) -> Element { base[i] }
+
+    func contains(_ element: Element) -> Bool where Element: Equatable {
+        for i in 0..<count where base[i] == element { return true }
+        return false
+    }
+
+    func withBuffer<T>(_ body: (UnsafeMutableBufferPointer<Element>) -> T) -> T {
+        body(UnsafeMutableBufferPointer(start: base, count: count))
+    }
+
+    private mutating func grow() {
+        let size = max(capacity * 2, 16)
+        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: size)
+        bigger.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = size
     }
 }

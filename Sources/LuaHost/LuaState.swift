@@ -59,7 +59,7 @@ public final class LuaState {
 
     deinit {
         close()
-        jsonScratch?.output.release()
+        jsonScratch?.release()
     }
 
     /// Closes the state (running every pending `__gc`). Safe to call twice.
