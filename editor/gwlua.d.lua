@@ -20,6 +20,7 @@
 ---@field headerBasedRouting? gateway.HeaderRouting
 ---@field pathBasedRouting? {}
 ---@field endpointConfiguration? gateway.EndpointConfiguration
+---@field organizationId? string Set by the API in its answers; accepted and not sent.
 
 ---@class (exact) gateway.WandbAuth
 ---@field apiKey? string Never printed, logged or journalled by gwlua.

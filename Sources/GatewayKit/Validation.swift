@@ -24,8 +24,16 @@ public struct ValidationIssue: Sendable, Hashable, CustomStringConvertible {
 public struct ValidationContext: Sendable {
     /// The zones the API offers (from /gateways/parameters); nil when unknown.
     public var zones: [String]?
+    /// Whether a spec may carry what the API adds to it in its answers
+    /// (`organizationId`): accepted when it is a string, and left out of the spec,
+    /// so a spec read from `c:get` can be edited and sent back. Request bodies (the
+    /// emulator, `gwlua validate`) keep it unknown.
+    public var acceptsAnswerFields: Bool
 
-    public init(zones: [String]? = nil) { self.zones = zones }
+    public init(zones: [String]? = nil, acceptsAnswerFields: Bool = false) {
+        self.zones = zones
+        self.acceptsAnswerFields = acceptsAnswerFields
+    }
 }
 
 /// The outcome of validating one spec: the typed spec (with zones normalised to
@@ -55,9 +63,11 @@ public enum SpecValidator {
                 path: "", message: "a gateway spec must be a table (JSON object), got \(document.kindName)")])
         }
         var reader = FieldReader(issues: [])
-        for key in fields.keys.filter({ !topLevelKeys.contains($0) }).sorted() {
+        let answerField = context.acceptsAnswerFields ? "organizationId" : nil
+        for key in fields.keys.filter({ !topLevelKeys.contains($0) && $0 != answerField }).sorted() {
             reader.issues.append(ValidationIssue(path: key, message: unknownKeyMessage(key, among: topLevelKeys)))
         }
+        if let answerField { _ = reader.string(fields[answerField], path: answerField) }  // only its type is checked
 
         var spec = GatewaySpec(name: "")
         spec.id = reader.string(fields["id"], path: "id")

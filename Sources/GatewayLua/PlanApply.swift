@@ -129,7 +129,7 @@ enum PlanApply {
         var specs: [GatewaySpec] = []
         specs.reserveCapacity(documents.count)
         var issues: [ValidationIssue] = []
-        let context = ValidationContext(zones: zones)
+        let context = ValidationContext(zones: zones, acceptsAnswerFields: true)
         for (i, document) in documents.enumerated() {
             guard case .object = document else {
                 issues.append(ValidationIssue(path: "[\(i + 1)]", message: "expected a gateway spec table, got \(document.kindName)"))

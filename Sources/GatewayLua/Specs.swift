@@ -10,7 +10,11 @@ enum SpecsAPI {
     static let validateOptions = LuaOptions("gateway.validate", [.strings("zones", "the zones to accept")])
     static let toJSONOptions = LuaOptions("gateway.to_json", [.boolean("pretty", "indent the JSON")])
 
-    static func context(_ options: LuaOptionValues) -> ValidationContext { ValidationContext(zones: options.strings("zones")) }
+    /// Specs in Lua may be ones the API returned (`c:get(id).spec`), so its
+    /// `organizationId` is accepted and left out.
+    static func context(_ options: LuaOptionValues) -> ValidationContext {
+        ValidationContext(zones: options.strings("zones"), acceptsAnswerFields: true)
+    }
 
     /// gateway.new(t [, {zones = …}]) -> spec table, or raises the validation error.
     /// A table in the expected shape is read field by field and validated typed; any
@@ -35,6 +39,8 @@ enum SpecsAPI {
     enum SpecKey: String, CaseIterable, Sendable {
         case id, name, zones, coreWeaveAuth, weightsAndBiasesAuth, endpointConfiguration
         case bodyBasedRouting, headerBasedRouting, pathBasedRouting
+        /// Set by the API in its answers: read past (a string), never kept.
+        case organizationId
     }
     enum EndpointKey: String, CaseIterable, Sendable { case additionalDns, allowedSourceIpRanges }
     enum WandbKey: String, CaseIterable, Sendable { case apiKey, serverUrl, enableUsageReports, enableRateLimiting }
@@ -54,6 +60,8 @@ enum SpecsAPI {
             case .id:
                 spec.id = value.string
                 return spec.id != nil
+            case .organizationId:
+                return value.string != nil
             case .name:
                 guard let name = value.string else { return false }
                 spec.name = name
@@ -168,7 +176,7 @@ enum SpecsAPI {
     /// The spec at `index`, validated; raises the validation error when it is invalid.
     static func specArgument(_ call: LuaCall, _ index: Int32) throws -> GatewaySpec {
         try call.checkTable(index)
-        let result = SpecValidator.validate(call.readJSON(index))
+        let result = SpecValidator.validate(call.readJSON(index), context: ValidationContext(acceptsAnswerFields: true))
         guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
         return spec
     }

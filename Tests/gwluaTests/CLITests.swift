@@ -370,6 +370,26 @@ func startSim(_ extra: [String]) throws -> (Process, String) {
         return try gwlua(["run", "--local", "-"], input: code, environment: ["XDG_STATE_HOME": dir])
     }
 
+    /// Read, edit, send back: a spec from c:get carries the API's organizationId,
+    /// which is accepted (a string) and not sent, through c:update, gateway.new and
+    /// c:apply alike. It was "unknown field 'organizationId'".
+    @Test func specsReadFromTheAPIGoBackUnchanged() throws {
+        let r = try local("""
+        local c = gateway.client()
+        local id = c:create(gateway.new{name = "rt", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}}).spec.id
+        local spec = c:get(id).spec
+        assert(spec.organizationId, "the emulator answers with an organizationId")
+        spec.endpointConfiguration = {additionalDns = {"rt.example.com"}}
+        local u = c:update(id, spec)
+        print(u.spec.endpointConfiguration.additionalDns[1], gateway.new(spec).organizationId)
+        print(c:plan({c:get(id).spec}).changes)
+        local ok, err = pcall(gateway.new, {name = "x", zones = {}, coreWeaveAuth = {}, pathBasedRouting = {}, organizationId = 5})
+        print(ok, tostring(err):match("organizationId: expected a string, got number") ~= nil)
+        """)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "rt.example.com\tnil\nfalse\nfalse\ttrue\n")
+    }
+
     @Test func everyClientMethodFromLua() throws {
         let r = try local("""
         local c = gateway.client()
