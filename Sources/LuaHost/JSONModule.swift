@@ -75,10 +75,7 @@ public enum JSONModule {
     }
 
     static func isArrayMarked(_ L: OpaquePointer, _ index: Int32) -> Bool {
-        guard lua_getmetatable(L, index) != 0 else { return false }
-        lua_rawgetp(L, gwlua_registryindex(), arrayMarkerKey)
-        defer { gwlua_pop(L, 2) }
-        return lua_rawequal(L, -1, -2) != 0
+        LuaRegistryKey.hasMetatable(at: index, in: L, key: arrayMarkerKey)
     }
 
     // MARK: Lua functions

@@ -49,11 +49,7 @@ public struct LuaClass<Object: AnyObject>: Sendable {
     }
 
     @inlinable func slot(at index: Int32, in L: OpaquePointer) -> Slot {
-        guard let slot = lua_touserdata(L, index), lua_getmetatable(L, index) != 0 else { return .other }
-        lua_rawgetp(L, gwlua_registryindex(), key)
-        let ours = lua_rawequal(L, -1, -2) != 0
-        gwlua_pop(L, 2)
-        guard ours else { return .other }
+        guard let slot = lua_touserdata(L, index), LuaRegistryKey.hasMetatable(at: index, in: L, key: key) else { return .other }
         guard let raw = slot.load(as: UnsafeRawPointer?.self) else { return .finalized }
         // The metatable is this class's, so the object is an `Object`: no dynamic cast.
         return .object(Unmanaged<Object>.fromOpaque(raw).takeUnretainedValue())

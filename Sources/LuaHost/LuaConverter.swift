@@ -27,6 +27,18 @@ public indirect enum LuaData {
     public static func string(_ s: String) -> LuaData { .json(.string(s)) }
 }
 
+/// Metatables registered under a pointer key (a `LuaMetatable`'s or a `LuaClass`'s
+/// address, json.array's marker), so they are found without hashing a name.
+@usableFromInline enum LuaRegistryKey {
+    /// Whether the value at `index` has the metatable registered under `key`. Stack effect: 0.
+    @inlinable static func hasMetatable(at index: Int32, in L: OpaquePointer, key: UnsafeRawPointer) -> Bool {
+        guard lua_getmetatable(L, index) != 0 else { return false }
+        lua_rawgetp(L, gwlua_registryindex(), key)
+        defer { gwlua_pop(L, 2) }
+        return lua_rawequal(L, -1, -2) != 0
+    }
+}
+
 /// A metatable for plain tables, declared once per kind: `__name`, methods reached
 /// through `__index`, and `__tostring`. Built in each state on first use.
 public final class LuaMetatable: @unchecked Sendable {
