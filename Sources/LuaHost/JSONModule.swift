@@ -103,7 +103,7 @@ public enum JSONModule {
         var encoder = LuaJSONEncoder(L: call.L, pretty: pretty, buffers: state?.jsonScratch.take() ?? .init())
         defer { encoder.handBack(to: state) }
         do { try encoder.encode(at: 1, depth: 0) } catch let failure as LuaJSONEncoder.Failure { throw failure.error }
-        call.push(bytes: encoder.output.bytes)
+        call.push(bytes: encoder.output.elements)
         return 1
     }
 
@@ -174,8 +174,8 @@ struct LuaJSONEncoder {
     // The working buffers, stored in the encoder itself while it runs (an accessor
     // into a `Buffers` value cost a call per append).
     var output: JSONOutput
-    var visiting: RawStack<UnsafeRawPointer>
-    var keys: RawStack<(key: UnsafeBufferPointer<UInt8>, slot: Int32)>
+    var visiting: RawBuffer<UnsafeRawPointer>
+    var keys: RawBuffer<(key: UnsafeBufferPointer<UInt8>, slot: Int32)>
     static let maxDepth = LuaConverter.maxDepth
 
     /// The encoder's working buffers, reused from one json.encode to the next (as
@@ -183,12 +183,12 @@ struct LuaJSONEncoder {
     /// Unchecked: the pointers in them are meaningful during one encode only, and the
     /// buffers are emptied before they are handed on.
     struct Buffers: @unchecked Sendable {
-        var output = JSONOutput()
+        var output = JSONOutput(capacity: 256)
         /// The tables being encoded, root first (short: capped at `maxDepth`), for cycles.
-        var visiting = RawStack<UnsafeRawPointer>(capacity: 16)
+        var visiting = RawBuffer<UnsafeRawPointer>(capacity: 16)
         /// The keys of the objects being encoded, each with its value's stack slot; each
         /// table uses the tail it appended.
-        var keys = RawStack<(key: UnsafeBufferPointer<UInt8>, slot: Int32)>(capacity: 32)
+        var keys = RawBuffer<(key: UnsafeBufferPointer<UInt8>, slot: Int32)>(capacity: 32)
 
         /// Frees the storage; the value must not be used after.
         func release() {
@@ -284,7 +284,8 @@ struct LuaJSONEncoder {
             } else {
                 let d = lua_tonumberx(L, index, nil)
                 guard d.isFinite else { throw fail("cannot encode \(d) (JSON has no NaN or infinity)") }
-                output.append(contentsOf: Array(d.description.utf8))
+                var text = d.description
+                text.withUTF8 { output.append($0) }
             }
         case LUA_TSTRING:
             var len = 0
@@ -470,15 +471,16 @@ struct LuaJSONEncoder {
     }
 }
 
-/// json.encode's output: bytes written through a pointer and grown by doubling,
-/// kept from one encode to the next. An array's append checked that its storage
-/// was unique on every byte; this checks the capacity only.
-struct JSONOutput {
-    private(set) var base: UnsafeMutablePointer<UInt8>
+/// A growable run of plain values in storage its owner manages: json.encode's
+/// output and its stacks. Appends check the capacity only (an array's also checked
+/// that its storage was unique on every change), emptying is setting `count`, and
+/// the owner keeps it from one encode to the next and frees it with `release`.
+struct RawBuffer<Element: BitwiseCopyable> {
+    private(set) var base: UnsafeMutablePointer<Element>
     private(set) var capacity: Int
     var count = 0
 
-    init(capacity: Int = 256) {
+    init(capacity: Int) {
         base = .allocate(capacity: capacity)
         self.capacity = capacity
     }
@@ -486,41 +488,54 @@ struct JSONOutput {
     /// Frees the storage; the value must not be used after.
     func release() { base.deallocate() }
 
-    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
-
     @inline(__always) mutating func reserve(_ extra: Int) {
         if count + extra > capacity { grow(to: count + extra) }
     }
 
     private mutating func grow(to needed: Int) {
-        var size = max(capacity * 2, 64)
+        var size = max(capacity * 2, 16)
         while size < needed { size *= 2 }
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
-        bigger.update(from: base, count: count)
+        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: size)
+        bigger.moveInitialize(from: base, count: count)
         base.deallocate()
         base = bigger
         capacity = size
     }
 
-    @inline(__always) mutating func append(_ byte: UInt8) {
+    @inline(__always) mutating func append(_ element: Element) {
         reserve(1)
-        base[count] = byte
+        (base + count).initialize(to: element)
         count += 1
     }
 
-    @inline(__always) mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard let source = bytes.baseAddress else { return }
-        reserve(bytes.count)
-        (base + count).update(from: source, count: bytes.count)
-        count += bytes.count
+    @inline(__always) mutating func append(_ elements: UnsafeBufferPointer<Element>) {
+        guard let source = elements.baseAddress else { return }
+        reserve(elements.count)
+        (base + count).initialize(from: source, count: elements.count)
+        count += elements.count
     }
 
+    @inline(__always) mutating func removeLast(_ n: Int = 1) { count -= n }
+
+    @inline(__always) subscript(i: Int) -> Element { base[i] }
+
+    var elements: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
+
+    func contains(_ element: Element) -> Bool where Element: Equatable {
+        elements.contains(element)
+    }
+
+    func withBuffer<T>(_ body: (UnsafeMutableBufferPointer<Element>) -> T) -> T {
+        body(UnsafeMutableBufferPointer(start: base, count: count))
+    }
+}
+
+/// json.encode's output.
+typealias JSONOutput = RawBuffer<UInt8>
+
+extension RawBuffer<UInt8> {
     mutating func append(_ text: StaticString) {
         append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    mutating func append(contentsOf bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { append($0) }
     }
 
     /// Reverses the bytes from `start` to the end (digits written lowest first).
@@ -569,50 +584,5 @@ struct JSONOutput {
         let below = (w &- ones &* 0x20) & ~w & highs
         let special = hasZero(w ^ (ones &* 0x22)) | hasZero(w ^ (ones &* 0x5C)) | hasZero(w ^ (ones &* 0x7F))
         return (below | special | (w & highs)) == 0
-    }
-}
-
-/// A stack of plain values in storage the encoder manages itself: pushing and
-/// popping check the capacity only (an array also checked that its storage was
-/// unique on every change), and emptying it is setting `count`.
-struct RawStack<Element: BitwiseCopyable> {
-    private(set) var base: UnsafeMutablePointer<Element>
-    private(set) var capacity: Int
-    var count = 0
-
-    init(capacity: Int) {
-        base = .allocate(capacity: capacity)
-        self.capacity = capacity
-    }
-
-    /// Frees the storage; the value must not be used after.
-    func release() { base.deallocate() }
-
-    @inline(__always) mutating func append(_ element: Element) {
-        if count == capacity { grow() }
-        (base + count).initialize(to: element)
-        count += 1
-    }
-
-    @inline(__always) mutating func removeLast(_ n: Int = 1) { count -= n }
-
-    @inline(__always) subscript(i: Int) -> Element { base[i] }
-
-    func contains(_ element: Element) -> Bool where Element: Equatable {
-        for i in 0..<count where base[i] == element { return true }
-        return false
-    }
-
-    func withBuffer<T>(_ body: (UnsafeMutableBufferPointer<Element>) -> T) -> T {
-        body(UnsafeMutableBufferPointer(start: base, count: count))
-    }
-
-    private mutating func grow() {
-        let size = max(capacity * 2, 16)
-        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: size)
-        bigger.moveInitialize(from: base, count: count)
-        base.deallocate()
-        base = bigger
-        capacity = size
     }
 }
