@@ -49,6 +49,17 @@ enum SpecsAPI {
     static let specKeys = LuaKeys<SpecKey>(), endpointKeys = LuaKeys<EndpointKey>(), wandbKeys = LuaKeys<WandbKey>()
     static let bodyRoutingKeys = LuaKeys<BodyRoutingKey>(), headerRoutingKeys = LuaKeys<HeaderRoutingKey>()
 
+    /// The string of a record whose one field is the key `keys` declares
+    /// (`{apiType = "…"}`); nil for any other shape, an empty record included.
+    static func onlyString<Key>(_ value: LuaFieldValue, _ keys: LuaKeys<Key>) -> String? {
+        var text: String?
+        guard value.table({ r in r.readFields(keys) { _, v in
+            text = v.string
+            return text != nil
+        } }) == true else { return nil }
+        return text
+    }
+
     /// Reads the spec a table holds into `spec` (a fresh one): true when it has a
     /// name, every field is of the expected type and nothing else is there; false
     /// sends the caller the general way. One pass over each table; filled in place,
@@ -76,18 +87,10 @@ enum SpecsAPI {
                 guard value.table({ $0.isEmpty }) == true else { return false }
                 spec.pathBasedRouting = PathBasedRouting()
             case .bodyBasedRouting:
-                var apiType: String?
-                guard value.table({ r in r.readFields(bodyRoutingKeys) { _, v in
-                    apiType = v.string
-                    return apiType != nil
-                } }) == true, let apiType else { return false }
+                guard let apiType = onlyString(value, bodyRoutingKeys) else { return false }
                 spec.bodyBasedRouting = BodyBasedRouting(apiType: APIType(rawValue: apiType))
             case .headerBasedRouting:
-                var header: String?
-                guard value.table({ r in r.readFields(headerRoutingKeys) { _, v in
-                    header = v.string
-                    return header != nil
-                } }) == true, let header else { return false }
+                guard let header = onlyString(value, headerRoutingKeys) else { return false }
                 spec.headerBasedRouting = HeaderBasedRouting(headerName: header)
             case .endpointConfiguration:
                 var endpoint = EndpointConfiguration()

@@ -210,7 +210,7 @@ public struct LuaCall {
         guard lua_getstack(L, 1, &ar) != 0, lua_getinfo(L, "Sl", &ar) != 0, ar.currentline > 0 else { return nil }
         var location = LuaLocation(line: Int(ar.currentline))
         withUnsafeBytes(of: &ar.short_src) { raw in
-            let n = min(raw.firstIndex(of: 0) ?? raw.count, LuaLocation.chunkCapacity)
+            let n = min(raw.firstIndex(of: 0) ?? raw.count, location.chunkBytes.count)
             for i in 0..<n { location.chunkBytes[i] = raw[i] }
             location.chunkCount = n
         }
@@ -234,7 +234,6 @@ public struct LuaCall {
 /// A line of a Lua chunk, shown as "chunk:line". The chunk's name (Lua's
 /// `short_src`, at most LUA_IDSIZE bytes) is kept inline: recording one allocates nothing.
 public struct LuaLocation: Sendable, CustomStringConvertible {
-    static let chunkCapacity = 60
     var chunkBytes = InlineArray<60, UInt8>(repeating: 0)
     var chunkCount = 0
     public let line: Int
