@@ -167,39 +167,53 @@ public enum SpecValidator {
     }
 
     /// The issues of a typed spec, normalising it in place (zone spelling): what
-    /// `validate` does, for callers that keep the spec (gateway.new, the builder)
-    /// without the copies a result value costs.
+    /// `validate` does, for callers that keep the spec (the builder) without the
+    /// copies a result value costs.
     public static func check(_ spec: inout GatewaySpec, context: ValidationContext = .init()) -> [ValidationIssue] {
+        checkTyped(&spec, context: context, auth: (spec.coreWeaveAuth != nil, spec.weightsAndBiasesAuth != nil),
+                   routing: (spec.bodyBasedRouting != nil, spec.headerBasedRouting != nil, spec.pathBasedRouting != nil))
+    }
+
+    /// The issues of a spec whose text is borrowed (gateway.new reading a Lua
+    /// table), by the same rules; the zones it would respell are listed in it.
+    public static func check(_ spec: inout BorrowedSpec, context: ValidationContext = .init()) -> [ValidationIssue] {
+        checkTyped(&spec, context: context, auth: (spec.hasCoreWeaveAuth, spec.hasWandbAuth),
+                   routing: (spec.apiType != nil, spec.headerName != nil, spec.hasPathRouting))
+    }
+
+    static func checkTyped<Spec: SpecRuleInput>(_ spec: inout Spec, context: ValidationContext, auth: (Bool, Bool),
+                                                routing: (Bool, Bool, Bool)) -> [ValidationIssue] {
         // The usual one auth and one routing as constant lists: no array built per spec.
-        let auth: [String] = switch (spec.coreWeaveAuth != nil, spec.weightsAndBiasesAuth != nil) {
+        let authPresent: [String] = switch auth {
         case (true, false): ["coreWeaveAuth"]
         case (false, true): ["weightsAndBiasesAuth"]
         case (true, true): ["coreWeaveAuth", "weightsAndBiasesAuth"]
         case (false, false): []
         }
-        let routing: [String]
-        switch (spec.bodyBasedRouting != nil, spec.headerBasedRouting != nil, spec.pathBasedRouting != nil) {
-        case (true, false, false): routing = ["bodyBasedRouting"]
-        case (false, true, false): routing = ["headerBasedRouting"]
-        case (false, false, true): routing = ["pathBasedRouting"]
+        let routingPresent: [String]
+        switch routing {
+        case (true, false, false): routingPresent = ["bodyBasedRouting"]
+        case (false, true, false): routingPresent = ["headerBasedRouting"]
+        case (false, false, true): routingPresent = ["pathBasedRouting"]
         case let (body, header, path):
-            routing = [body ? "bodyBasedRouting" : nil, header ? "headerBasedRouting" : nil, path ? "pathBasedRouting" : nil]
-                .compactMap { $0 }
+            routingPresent = [body ? "bodyBasedRouting" : nil, header ? "headerBasedRouting" : nil,
+                              path ? "pathBasedRouting" : nil].compactMap { $0 }
         }
         // An empty name is "required" here (a typed spec always has one, possibly "").
-        var issues = spec.name.isEmpty ? [ValidationIssue(path: "name", message: "name is required")] : []
+        let unnamed = spec.name.withUTF8Bytes { $0.isEmpty }
+        var issues = unnamed ? [ValidationIssue(path: "name", message: "name is required")] : []
         issues += rules(for: &spec, context: context, zonesGiven: spec.zones.count,
-                        skipName: spec.name.isEmpty, authPresent: auth, routingPresent: routing,
+                        skipName: unnamed, authPresent: authPresent, routingPresent: routingPresent,
                         checkHeader: true, checkAPIType: true)
         return issues
     }
 
-    /// The semantic rules of API.md, on a typed spec; normalises zone spelling.
-    /// `zonesGiven`: how many zones the input listed (-1 when `zones` was not a
-    /// list), so a broken list is not also reported as "no zones".
-    static func rules(for spec: inout GatewaySpec, context: ValidationContext, zonesGiven: Int, skipName: Bool,
-                      authPresent: [String], routingPresent: [String], checkHeader: Bool,
-                      checkAPIType: Bool) -> [ValidationIssue] {
+    /// The semantic rules of API.md, on a typed or borrowed spec; normalises zone
+    /// spelling. `zonesGiven`: how many zones the input listed (-1 when `zones` was
+    /// not a list), so a broken list is not also reported as "no zones".
+    static func rules<Spec: SpecRuleInput>(for spec: inout Spec, context: ValidationContext, zonesGiven: Int,
+                                           skipName: Bool, authPresent: [String], routingPresent: [String],
+                                           checkHeader: Bool, checkAPIType: Bool) -> [ValidationIssue] {
         var issues: [ValidationIssue] = []
         func error(_ path: String, _ message: String) { issues.append(.init(path: path, message: message)) }
         func warning(_ path: String, _ message: String) { issues.append(.init(path: path, message: message, severity: .warning)) }
@@ -207,46 +221,54 @@ public enum SpecValidator {
         // name
         if !skipName {
             let name = spec.name
-            if name.isEmpty {
-                error("name", "name must not be empty")
-            } else if name.unicodeScalars.first.map(isSpace) == true || name.unicodeScalars.last.map(isSpace) == true {
-                error("name", "name must not begin or end with white space")
-            } else if !isDNSLabel(name) {
-                warning("name", "'\(name)' is not a DNS label (lower-case letters, digits and '-', at most 63); "
+            let problem: NameProblem? = name.withUTF8Bytes { b in
+                if b.isEmpty { return .empty }
+                if isSpace(firstScalar(b)) || isSpace(lastScalar(b)) { return .space }
+                return isDNSLabel(bytes: b) ? nil : .notLabel
+            }
+            switch problem {
+            case .empty?: error("name", "name must not be empty")
+            case .space?: error("name", "name must not begin or end with white space")
+            case .notLabel?:
+                warning("name", "'\(name.string)' is not a DNS label (lower-case letters, digits and '-', at most 63); "
                     + "the API may refuse or rewrite it")
+            case nil: break
             }
         }
 
         // id
-        if let id = spec.id, !isUUID(id) {
-            error("id", "id must be a UUID such as 7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c, got '\(id)'")
+        if let id = spec.id, !id.withUTF8Bytes(isUUID(bytes:)) {
+            error("id", "id must be a UUID such as 7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c, got '\(id.string)'")
         }
 
         // zones
+        let zones = spec.zones
         if zonesGiven == 0 {
             warning("zones", "no zones given: the API may place the gateway in any zone")
-        } else if max(zonesGiven, spec.zones.count) > 1 {
-            warning("zones", "\(spec.zones.count) zones given: gateways are currently limited to one zone")
+        } else if max(zonesGiven, zones.count) > 1 {
+            warning("zones", "\(zones.count) zones given: gateways are currently limited to one zone")
         }
         var seenZones: Set<String> = []
-        let checkRepeats = spec.zones.count > 1
-        for (i, zone) in spec.zones.enumerated() {
+        let checkRepeats = zones.count > 1
+        for (i, zone) in zones.enumerated() {
             // Paths are spelled only for an issue: most items have none.
             var path: String { "zones[\(i + 1)]" }
-            if zone.isEmpty {
+            if zone.withUTF8Bytes({ $0.isEmpty }) {
                 error(path, "zone must not be empty")
                 continue
             }
+            var spelling: String?
             if let known = context.zones {
-                if let match = known.first(where: { $0.caseInsensitiveEquals(zone) }) {
-                    spec.zones[i] = match
+                if let match = zone.withUTF8Bytes({ z in known.first { $0.caseInsensitiveEquals(bytes: z) } }) {
+                    spec.respellZone(at: i, as: match)
+                    spelling = match
                 } else {
-                    error(path, "unknown zone '\(zone)'; known zones: \(known.joined(separator: ", "))")
+                    error(path, "unknown zone '\(zone.string)'; known zones: \(known.joined(separator: ", "))")
                     continue
                 }
             }
-            if checkRepeats && !seenZones.insert(spec.zones[i].uppercased()).inserted {
-                warning(path, "zone '\(zone)' is listed twice")
+            if checkRepeats && !seenZones.insert((spelling ?? zone.string).uppercased()).inserted {
+                warning(path, "zone '\(zone.string)' is listed twice")
             }
         }
 
@@ -256,11 +278,12 @@ public enum SpecValidator {
         } else if authPresent.count > 1 {
             error(authPresent[1], "only one auth may be set, but both coreWeaveAuth and weightsAndBiasesAuth are")
         }
-        if let wandb = spec.weightsAndBiasesAuth {
-            if wandb.apiKey != nil && (wandb.serverUrl ?? "").isEmpty {
+        if let wandb = spec.wandbText {
+            let url = wandb.serverUrl?.string
+            if wandb.apiKey != nil && (url ?? "").isEmpty {
                 error("weightsAndBiasesAuth.serverUrl", "serverUrl is required when apiKey is set")
             }
-            if let url = wandb.serverUrl, !url.isEmpty {
+            if let url, !url.isEmpty {
                 // Custom W&B SaaS instances have their own https URLs; the key must never travel in clear text.
                 let lower = url.lowercased()
                 if lower.hasPrefix("http://") {
@@ -269,7 +292,7 @@ public enum SpecValidator {
                     error("weightsAndBiasesAuth.serverUrl", "serverUrl must be an https URL such as https://api.wandb.ai")
                 }
             }
-            if let key = wandb.apiKey, key.isEmpty {
+            if let key = wandb.apiKey, key.withUTF8Bytes({ $0.isEmpty }) {
                 error("weightsAndBiasesAuth.apiKey", "apiKey must not be empty")
             }
         }
@@ -282,52 +305,70 @@ public enum SpecValidator {
                 error(extra, "only one routing may be set, but \(routingPresent.joined(separator: " and ")) are")
             }
         }
-        if checkAPIType, let body = spec.bodyBasedRouting, body.apiType != .openAI {
-            if body.apiType == .unspecified {
+        if checkAPIType, let apiType = spec.apiTypeText, !apiType.withUTF8Bytes({ $0.spells(APIType.openAI.rawValue) }) {
+            if apiType.withUTF8Bytes({ $0.spells(APIType.unspecified.rawValue) }) {
                 error("bodyBasedRouting.apiType", "apiType must be API_TYPE_OPENAI (API_TYPE_UNSPECIFIED is not valid to send)")
             } else {
-                error("bodyBasedRouting.apiType", "unknown apiType '\(body.apiType.rawValue)'; the only valid value is API_TYPE_OPENAI")
+                error("bodyBasedRouting.apiType", "unknown apiType '\(apiType.string)'; the only valid value is API_TYPE_OPENAI")
             }
         }
-        if checkHeader, let header = spec.headerBasedRouting {
-            let n = header.headerName.count
+        if checkHeader, let header = spec.headerNameText {
+            let (n, token) = header.withUTF8Bytes { b in (characterCount(b), b.allSatisfy(isHeaderTokenByte)) }
             if n == 0 || n > 100 {
                 error("headerBasedRouting.headerName", "headerName must be 1 to 100 characters, got \(n)")
-            } else if !header.headerName.utf8.allSatisfy(isHeaderTokenByte) {
-                error("headerBasedRouting.headerName", "headerName '\(header.headerName)' is not a valid HTTP header name "
+            } else if !token {
+                error("headerBasedRouting.headerName", "headerName '\(header.string)' is not a valid HTTP header name "
                     + "(letters, digits and !#$%&'*+-.^_`|~ only)")
             }
         }
 
         // DNS
-        if let dns = spec.endpointConfiguration?.additionalDns {
-            var seen: Set<String> = []
-            let checkRepeats = dns.count > 1
-            for (i, name) in dns.enumerated() {
-                var path: String { "endpointConfiguration.additionalDns[\(i + 1)]" }
-                if let problem = dnsNameProblem(name) {
-                    error(path, "'\(name)' is not a valid DNS name: \(problem)")
-                } else if checkRepeats && !seen.insert(name.lowercased()).inserted {
-                    warning(path, "'\(name)' is listed twice")
-                }
+        let dns = spec.additionalDnsTexts
+        var seenNames: Set<String> = []
+        let checkNameRepeats = dns.count > 1
+        for (i, name) in dns.enumerated() {
+            var path: String { "endpointConfiguration.additionalDns[\(i + 1)]" }
+            if let problem = name.withUTF8Bytes({ dnsNameProblem(bytes: $0[...]) }) {
+                error(path, "'\(name.string)' is not a valid DNS name: \(problem)")
+            } else if checkNameRepeats && !seenNames.insert(name.string.lowercased()).inserted {
+                warning(path, "'\(name.string)' is listed twice")
             }
         }
-        if let ranges = spec.endpointConfiguration?.allowedSourceIpRanges {
-            var seen: Set<CIDRRange> = []
-            for (i, text) in ranges.enumerated() {
-                var path: String { "endpointConfiguration.allowedSourceIpRanges[\(i + 1)]" }
-                switch CIDRRange.parse(text) {
-                case .failure(let problem):
-                    error(path, "'\(text)' is not a CIDR range: \(problem)")
-                case .success(let range):
-                    if range.hasHostBits {
-                        warning(path, "'\(text)' has host bits set; it means the network \(range.network)")
-                    }
-                    if !seen.insert(range.network).inserted { warning(path, "'\(text)' is listed twice") }
+        var seenRanges: Set<CIDRRange> = []
+        for (i, item) in spec.sourceRangeTexts.enumerated() {
+            var path: String { "endpointConfiguration.allowedSourceIpRanges[\(i + 1)]" }
+            let text = item.string
+            switch CIDRRange.parse(text) {
+            case .failure(let problem):
+                error(path, "'\(text)' is not a CIDR range: \(problem)")
+            case .success(let range):
+                if range.hasHostBits {
+                    warning(path, "'\(text)' has host bits set; it means the network \(range.network)")
                 }
+                if !seenRanges.insert(range.network).inserted { warning(path, "'\(text)' is listed twice") }
             }
         }
         return issues
+    }
+
+    private enum NameProblem { case empty, space, notLabel }
+
+    /// The first and last Unicode scalars of non-empty UTF-8 (a replacement character where it is broken).
+    static func firstScalar(_ b: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar {
+        if b[0] < 0x80 { return Unicode.Scalar(b[0]) }
+        return String(decoding: b, as: UTF8.self).unicodeScalars.first ?? "\u{FFFD}"
+    }
+
+    static func lastScalar(_ b: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar {
+        if b[b.count - 1] < 0x80 { return Unicode.Scalar(b[b.count - 1]) }
+        return String(decoding: b, as: UTF8.self).unicodeScalars.last ?? "\u{FFFD}"
+    }
+
+    /// How many Characters the UTF-8 spells, as `String.count` counts them: a byte
+    /// each when it is ASCII without a carriage return (CR LF is one Character).
+    static func characterCount(_ b: UnsafeBufferPointer<UInt8>) -> Int {
+        if b.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) { return b.count }
+        return String(decoding: b, as: UTF8.self).count
     }
 
     static func unknownKeyMessage(_ key: String, among known: Set<String>) -> String {
@@ -494,16 +535,20 @@ extension String {
     /// Byte by byte: it runs for every zone of every spec, and `lowercased()` allocates.
     func caseInsensitiveEquals(_ other: String) -> Bool {
         if self == other { return true }
-        guard utf8.count == other.utf8.count else { return false }
-        var a = self, b = other
+        var other = other
+        return other.withUTF8 { caseInsensitiveEquals(bytes: $0) }
+    }
+
+    /// The same, against UTF-8 bytes.
+    func caseInsensitiveEquals(bytes y: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard utf8.count == y.count else { return false }
+        var a = self
         return a.withUTF8 { x in
-            b.withUTF8 { y in
-                for i in 0..<x.count where x[i] != y[i] {
-                    let (p, q) = (x[i] | 0x20, y[i] | 0x20)
-                    guard p == q, p >= 97, p <= 122 else { return false }
-                }
-                return true
+            for i in 0..<x.count where x[i] != y[i] {
+                let (p, q) = (x[i] | 0x20, y[i] | 0x20)
+                guard p == q, p >= 97, p <= 122 else { return false }
             }
+            return true
         }
     }
 }

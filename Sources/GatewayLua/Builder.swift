@@ -110,11 +110,13 @@ final class SpecBuilder {
         }
         .method("build") { b, call in
             let context = SpecsAPI.context(try buildOptions.read(call, at: 2))
-            // Checked as a copy: a builder that fails to build stays as it was.
-            var spec = b.spec
-            let issues = SpecValidator.check(&spec, context: context)
+            // Checked in place (a copy of the spec cost as much as the check). Checking
+            // changes only the zones' spelling; the builder keeps the zones it was given.
+            let zones = b.spec.zones
+            defer { b.spec.zones = zones }
+            let issues = SpecValidator.check(&b.spec, context: context)
             if issues.contains(where: { $0.severity == .error }) { throw SpecValidationError(issues: issues) }
-            SpecsAPI.push(spec, in: call)
+            SpecsAPI.push(b.spec, in: call)
             return 1
         }
         .meta("__tostring") { b, call in

@@ -17,22 +17,42 @@ enum SpecsAPI {
     }
 
     /// gateway.new(t [, {zones = …}]) -> spec table, or raises the validation error.
-    /// A table in the expected shape is read field by field and validated typed; any
+    /// A valid table in the expected shape is copied and checked where it lies; any
     /// other (an unknown key, a wrong type, an invalid spec) goes the general way,
     /// through `readJSON` and document validation, whose issues name every path.
     static func new(_ call: LuaCall) throws -> Int32 {
         try call.checkTable(1)
         let context = context(try newOptions.read(call, at: 2))
-        var spec = GatewaySpec(name: "")
-        if readSpec(call.tableView(1), into: &spec),
-           !SpecValidator.check(&spec, context: context).contains(where: { $0.severity == .error }) {
-            push(spec, in: call)
-            return 1
-        }
+        if pushCopy(ofSpecAt: 1, in: call, context: context) { return 1 }
         let result = SpecValidator.validate(call.readJSON(1), context: context)
         guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
         push(spec, in: call)
         return 1
+    }
+
+    /// Pushes a spec table copied from the table at `index` when that is a valid spec
+    /// in the expected shape (stack effect +1); else pushes nothing and answers false.
+    /// The copy keeps the table's own strings and the rules read their bytes: no
+    /// Swift value is made of a valid spec.
+    static func pushCopy(ofSpecAt index: Int32, in call: LuaCall, context: ValidationContext) -> Bool {
+        let source = call.tableView(index)
+        var capacity = 16  // list items, on the stack; a bigger spec tries again with room for all
+        while true {
+            let (copied, needed) = withUnsafeTemporaryAllocation(of: BorrowedSpec.Text.self, capacity: capacity) { room in
+                var spec = BorrowedSpec(listStorage: room)
+                let copied = call.pushTableCopy(records: 6) { out in
+                    guard readSpec(source, into: &spec, copyingTo: out), spec.fits,
+                          !SpecValidator.check(&spec, context: context).contains(where: { $0.severity == .error })
+                    else { return false }
+                    for zone in spec.respelledZones { out.setItem(of: "zones", at: zone.index + 1, to: zone.spelling) }
+                    out.setMetatable(specMetatable)
+                    return true
+                }
+                return (copied, spec.needed)
+            }
+            if copied || needed <= capacity { return copied }
+            capacity = needed
+        }
     }
 
     /// The keys of a spec table and of its records, as the fast path reads them.
@@ -49,82 +69,91 @@ enum SpecsAPI {
     static let specKeys = LuaKeys<SpecKey>(), endpointKeys = LuaKeys<EndpointKey>(), wandbKeys = LuaKeys<WandbKey>()
     static let bodyRoutingKeys = LuaKeys<BodyRoutingKey>(), headerRoutingKeys = LuaKeys<HeaderRoutingKey>()
 
-    /// The string of a record whose one field is the key `keys` declares
-    /// (`{apiType = "…"}`); nil for any other shape, an empty record included.
-    static func onlyString<Key>(_ value: LuaFieldValue, _ keys: LuaKeys<Key>) -> String? {
-        var text: String?
-        guard value.table({ r in r.readFields(keys) { _, v in
-            text = v.string
-            return text != nil
-        } }) == true else { return nil }
-        return text
+    /// Copies a record whose one field is the string `keys` declares (`{apiType = "…"}`)
+    /// and returns that string; nil for any other shape, an empty record included.
+    static func copyOneString<Key>(_ value: LuaFieldValue, _ keys: LuaKeys<Key>, to out: LuaTableCopy) -> BorrowedSpec.Text? {
+        var text: BorrowedSpec.Text?
+        let copied = out.copyTable(value, records: 1) { record, copy in
+            record.readFields(keys) { _, v in
+                text = v.text
+                copy.copy(v)
+                return text != nil
+            }
+        }
+        return copied ? text : nil
     }
 
-    /// Reads the spec a table holds into `spec` (a fresh one): true when it has a
-    /// name, every field is of the expected type and nothing else is there; false
-    /// sends the caller the general way. One pass over each table; filled in place,
-    /// as an optional result cost two copies of the spec.
-    static func readSpec(_ t: LuaTableView, into spec: inout GatewaySpec) -> Bool {
-        var named = false
+    /// Reads the spec a table holds into `spec`, copying it into `out` as it goes:
+    /// true when it has a name, every field is of the expected type and nothing
+    /// else is there; false sends the caller the general way. One pass over each table.
+    static func readSpec(_ t: LuaTableView, into spec: inout BorrowedSpec, copyingTo out: LuaTableCopy) -> Bool {
+        var named = false, zoned = false
         let read = t.readFields(specKeys) { key, value in
             switch key {
             case .id:
-                spec.id = value.string
-                return spec.id != nil
+                spec.id = value.text
+                guard spec.id != nil else { return false }
+                out.copy(value)
             case .organizationId:
-                return value.string != nil
+                return value.text != nil
             case .name:
-                guard let name = value.string else { return false }
+                guard let name = value.text else { return false }
                 spec.name = name
                 named = true
+                out.copy(value)
             case .zones:
-                guard let zones = value.strings else { return false }
-                spec.zones = zones
+                spec.start(.zones)
+                guard out.copyStrings(value, { spec.append($0) }) else { return false }
+                zoned = true
             case .coreWeaveAuth:
-                guard value.table({ $0.isEmpty }) == true else { return false }
-                spec.coreWeaveAuth = CoreWeaveAuth()
+                guard out.copyTable(value, records: 0, { record, _ in record.isEmpty }) else { return false }
+                spec.hasCoreWeaveAuth = true
             case .pathBasedRouting:
-                guard value.table({ $0.isEmpty }) == true else { return false }
-                spec.pathBasedRouting = PathBasedRouting()
+                guard out.copyTable(value, records: 0, { record, _ in record.isEmpty }) else { return false }
+                spec.hasPathRouting = true
             case .bodyBasedRouting:
-                guard let apiType = onlyString(value, bodyRoutingKeys) else { return false }
-                spec.bodyBasedRouting = BodyBasedRouting(apiType: APIType(rawValue: apiType))
+                spec.apiType = copyOneString(value, bodyRoutingKeys, to: out)
+                return spec.apiType != nil
             case .headerBasedRouting:
-                guard let header = onlyString(value, headerRoutingKeys) else { return false }
-                spec.headerBasedRouting = HeaderBasedRouting(headerName: header)
+                spec.headerName = copyOneString(value, headerRoutingKeys, to: out)
+                return spec.headerName != nil
             case .endpointConfiguration:
-                var endpoint = EndpointConfiguration()
-                guard value.table({ e in e.readFields(endpointKeys) { key, v in
-                    guard let list = v.strings else { return false }
-                    switch key {
-                    case .additionalDns: endpoint.additionalDns = list
-                    case .allowedSourceIpRanges: endpoint.allowedSourceIpRanges = list
+                return out.copyTable(value, records: 2) { record, copy in
+                    var listed = false
+                    let read = record.readFields(endpointKeys) { key, v in
+                        switch key {
+                        case .additionalDns:
+                            listed = true
+                            spec.start(.additionalDns)
+                            return copy.copyStrings(v) { spec.append($0) }
+                        case .allowedSourceIpRanges:
+                            spec.start(.allowedSourceIpRanges)
+                            return copy.copyStrings(v, keepsEmpty: false) { spec.append($0) }
+                        }
                     }
-                    return true
-                } }) == true else { return false }
-                spec.endpointConfiguration = endpoint
+                    if read && !listed { copy.setEmptyList("additionalDns") }
+                    return read
+                }
             case .weightsAndBiasesAuth:
-                var auth = WeightsAndBiasesAuth()
-                guard value.table({ w in w.readFields(wandbKeys) { key, v in
+                guard out.copyTable(value, records: 4, { record, copy in record.readFields(wandbKeys) { key, v in
                     switch key {
                     case .apiKey:
-                        auth.apiKey = v.string
-                        return auth.apiKey != nil
+                        spec.wandbAPIKey = v.text
+                        guard spec.wandbAPIKey != nil else { return false }
                     case .serverUrl:
-                        auth.serverUrl = v.string
-                        return auth.serverUrl != nil
-                    case .enableUsageReports:
-                        auth.enableUsageReports = v.bool
-                        return auth.enableUsageReports != nil
-                    case .enableRateLimiting:
-                        auth.enableRateLimiting = v.bool
-                        return auth.enableRateLimiting != nil
+                        spec.wandbServerURL = v.text
+                        guard spec.wandbServerURL != nil else { return false }
+                    case .enableUsageReports, .enableRateLimiting:
+                        guard v.bool != nil else { return false }
                     }
-                } }) == true else { return false }
-                spec.weightsAndBiasesAuth = auth
+                    copy.copy(v)
+                    return true
+                } }) else { return false }
+                spec.hasWandbAuth = true
             }
             return true
         }
+        if read && named && !zoned { out.setEmptyList("zones") }
         return read && named
     }
 

@@ -1,4 +1,5 @@
 import CLua
+import Glibc
 
 /// Lua's type tags, as Swift sees them.
 public enum LuaType: Int32, Sendable {
@@ -209,9 +210,10 @@ public struct LuaCall {
         var ar = lua_Debug()
         guard lua_getstack(L, 1, &ar) != 0, lua_getinfo(L, "Sl", &ar) != 0, ar.currentline > 0 else { return nil }
         var location = LuaLocation(line: Int(ar.currentline))
-        withUnsafeBytes(of: &ar.short_src) { raw in
-            let n = min(raw.firstIndex(of: 0) ?? raw.count, location.chunkBytes.count)
-            for i in 0..<n { location.chunkBytes[i] = raw[i] }
+        withUnsafeBytes(of: &ar.short_src) { source in
+            guard let from = source.baseAddress else { return }
+            let n = strnlen(from.assumingMemoryBound(to: CChar.self), min(source.count, location.chunkBytes.count))
+            withUnsafeMutableBytes(of: &location.chunkBytes) { $0.baseAddress?.copyMemory(from: from, byteCount: n) }
             location.chunkCount = n
         }
         return location

@@ -90,6 +90,26 @@ public struct LuaFieldValue {
         lua_type(L, -1) == LUA_TBOOLEAN ? lua_toboolean(L, -1) != 0 : nil
     }
 
+    /// A string's UTF-8, borrowed from Lua: valid while the table being read stays
+    /// on the stack and no Lua code runs. Nil for another type, or for bytes that
+    /// are not UTF-8 (which the general way repairs).
+    @inlinable public var text: UnsafeBufferPointer<UInt8>? { LuaFieldValue.text(at: -1, in: L) }
+
+    @inlinable static func text(at index: Int32, in L: OpaquePointer) -> UnsafeBufferPointer<UInt8>? {
+        guard lua_type(L, index) == LUA_TSTRING else { return nil }
+        var count = 0
+        guard let p = lua_tolstring(L, index, &count) else { return nil }
+        let bytes = UnsafeRawBufferPointer(start: p, count: count).assumingMemoryBound(to: UInt8.self)
+        return isUTF8(bytes) ? bytes : nil
+    }
+
+    /// ASCII (one OR over the bytes), or else valid UTF-8.
+    @inlinable static func isUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var high: UInt8 = 0
+        for byte in bytes { high |= byte }
+        return high < 0x80 || String(validating: bytes, as: UTF8.self) != nil
+    }
+
     /// A list of strings and nothing else (an empty table is an empty list).
     @inlinable public var strings: [String]? {
         guard lua_type(L, -1) == LUA_TTABLE else { return nil }
@@ -121,6 +141,121 @@ public struct LuaFieldValue {
     }
 }
 
+/// A new table a binding fills from the one `readFields` visits, at a fixed stack
+/// slot: strings are copied as the same Lua values under the same key strings, so
+/// nothing is converted to Swift and back, and no string is hashed again.
+public struct LuaTableCopy {
+    @usableFromInline let L: OpaquePointer
+    /// Absolute stack index of the table being filled.
+    @usableFromInline let index: Int32
+
+    @inlinable init(L: OpaquePointer, index: Int32) {
+        self.L = L
+        self.index = index
+    }
+
+    /// Sets the visited field's key to its value, as it is. Stack effect: 0.
+    @inlinable public func copy(_ field: LuaFieldValue) {
+        lua_pushvalue(L, -2)
+        lua_pushvalue(L, -2)
+        lua_rawset(L, index)
+    }
+
+    /// Sets the visited field's key to a new table that `fill` fills from the field's
+    /// table. False, with nothing set, when the field is not a table or `fill` says
+    /// so. Stack effect: 0.
+    @inlinable public func copyTable(_ field: LuaFieldValue, records: Int32,
+                                     _ fill: (LuaTableView, LuaTableCopy) -> Bool) -> Bool {
+        let value = lua_gettop(L)
+        guard lua_type(L, value) == LUA_TTABLE, lua_checkstack(L, 8) != 0 else { return false }
+        lua_createtable(L, 0, records)
+        guard fill(LuaTableView(L: L, index: value), LuaTableCopy(L: L, index: value + 1)) else {
+            lua_settop(L, value)
+            return false
+        }
+        lua_pushvalue(L, value - 1)
+        lua_pushvalue(L, value + 1)
+        lua_rawset(L, index)
+        lua_settop(L, value)
+        return true
+    }
+
+    /// Sets the visited field's key to a copy of its list of strings, marked as an
+    /// array; `item` sees each string's UTF-8 (borrowed, as `LuaFieldValue.text`).
+    /// False, with nothing set, unless the field is a list of UTF-8 strings and
+    /// nothing else (an empty table is an empty list). An empty list is left out
+    /// unless `keepsEmpty`. Stack effect: 0.
+    @inlinable public func copyStrings(_ field: LuaFieldValue, keepsEmpty: Bool = true,
+                                       _ item: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+        let list = lua_gettop(L)
+        guard lua_type(L, list) == LUA_TTABLE, lua_checkstack(L, 6) != 0 else { return false }
+        let n = lua_rawlen(L, list)
+        lua_createtable(L, Int32(clamping: n), 0)
+        let copy = list + 1
+        var i: lua_Integer = 1
+        while i <= n {
+            lua_rawgeti(L, list, i)
+            guard let text = LuaFieldValue.text(at: -1, in: L) else {
+                lua_settop(L, list)
+                return false
+            }
+            item(text)
+            lua_rawseti(L, copy, i)
+            i += 1
+        }
+        // Nothing but the list: exactly n keys.
+        var keys: lua_Unsigned = 0
+        lua_pushnil(L)
+        while lua_next(L, list) != 0 {
+            gwlua_pop(L, 1)
+            keys += 1
+        }
+        guard keys == n else {
+            lua_settop(L, list)
+            return false
+        }
+        if n > 0 || keepsEmpty {
+            JSONModule.pushArrayMarker(L)
+            lua_setmetatable(L, copy)
+            lua_pushvalue(L, list - 1)
+            lua_pushvalue(L, copy)
+            lua_rawset(L, index)
+        }
+        lua_settop(L, list)
+        return true
+    }
+
+    /// Sets `name` to an empty list (marked as an array). Stack effect: 0.
+    @inlinable public func setEmptyList(_ name: StaticString) {
+        LuaCall(state: L).push(strings: [])
+        lua_setfield(L, index, name.cString)
+    }
+
+    /// Replaces item `position` (from 1) of the list under `name` by `text`. Stack effect: 0.
+    @inlinable public func setItem(of name: StaticString, at position: Int, to text: String) {
+        guard lua_getfield(L, index, name.cString) == LUA_TTABLE else {
+            gwlua_pop(L, 1)
+            return
+        }
+        LuaCall(state: L).push(text)
+        lua_rawseti(L, -2, lua_Integer(position))
+        gwlua_pop(L, 1)
+    }
+
+    /// Gives the table `metatable`. Stack effect: 0.
+    @inlinable public func setMetatable(_ metatable: LuaMetatable) {
+        lua_pushvalue(L, index)
+        metatable.set(on: L)
+        gwlua_pop(L, 1)
+    }
+}
+
+extension StaticString {
+    @inlinable var cString: UnsafePointer<CChar> {
+        utf8Start.withMemoryRebound(to: CChar.self, capacity: utf8CodeUnitCount + 1) { $0 }
+    }
+}
+
 /// Fills the table being pushed, field by field: results whose shape a binding
 /// knows are built straight into Lua, without a `JSONValue` in between.
 public struct LuaTableWriter {
@@ -128,9 +263,7 @@ public struct LuaTableWriter {
 
     @inlinable init(L: OpaquePointer) { self.L = L }
 
-    @inlinable func key(_ key: StaticString) {
-        lua_setfield(L, -2, key.utf8Start.withMemoryRebound(to: CChar.self, capacity: key.utf8CodeUnitCount + 1) { $0 })
-    }
+    @inlinable func key(_ key: StaticString) { lua_setfield(L, -2, key.cString) }
 
     @inlinable public func set(_ name: StaticString, _ value: String) {
         LuaCall(state: L).push(value)
@@ -159,6 +292,20 @@ public struct LuaTableWriter {
 extension LuaCall {
     /// A view of the table at `index` (which must be a table). Stack effect: 0.
     @inlinable public func tableView(_ index: Int32) -> LuaTableView { LuaTableView(L: L, index: lua_absindex(L, index)) }
+
+    /// Pushes a new table that `fill` fills (from a table it reads) when it answers
+    /// true: stack effect +1. When it answers false, the table is dropped: 0.
+    @inlinable public func pushTableCopy(records: Int32, _ fill: (LuaTableCopy) -> Bool) -> Bool {
+        _ = lua_checkstack(L, 8)
+        lua_createtable(L, 0, records)
+        let top = lua_gettop(L)
+        guard fill(LuaTableCopy(L: L, index: top)) else {
+            lua_settop(L, top - 1)
+            return false
+        }
+        lua_settop(L, top)
+        return true
+    }
 
     /// Pushes a table with `records` fields filled by `build`, and `metatable`. Stack effect: +1.
     @inlinable public func pushTable(records: Int32, metatable: LuaMetatable? = nil, _ build: (LuaTableWriter) -> Void) {

@@ -1,6 +1,6 @@
 import CLua
 import GatewayKit
-import GatewayLua
+@testable import GatewayLua
 import LuaHost
 import Testing
 
@@ -70,6 +70,67 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
         }
     }
 
+    /// gateway.new copies a valid table in the expected shape without making Swift
+    /// values of it (`pushCopy`) and validates the copy's bytes by the same rules.
+    /// Whether it took that way is asked directly (`copied(t [, zones])`), and what it
+    /// gives is compared with the general way's spec, metatables included.
+    @Test func copiedSpecsMatchTheGeneralWay() throws {
+        let state = try gatewayState()
+        state.push(LuaFunction("copied") { call in
+            let zones = try SpecsAPI.newOptions.read(call, at: 2)
+            call.push(SpecsAPI.pushCopy(ofSpecAt: 1, in: call, context: SpecsAPI.context(zones)))
+            return 1
+        })
+        state.setGlobalFromTop("copied")
+        let manyNames = (1...40).map { "\"n\($0).example.com\"" }.joined(separator: ", ")
+        let copiedShapes = [
+            validTable,
+            #"{name = "w", id = "7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c", zones = {"us-east-04a"}, headerBasedRouting = {headerName = "X-M"}, weightsAndBiasesAuth = {apiKey = "k", serverUrl = "https://api.wandb.ai", enableUsageReports = true, enableRateLimiting = false}}"#,
+            #"{name = "p", zones = {}, coreWeaveAuth = {}, pathBasedRouting = {}, endpointConfiguration = {additionalDns = {"a.example.com", "b.example.com"}, allowedSourceIpRanges = {"10.0.0.0/8"}}}"#,
+            #"{name = "p", coreWeaveAuth = {}, pathBasedRouting = {}, endpointConfiguration = {allowedSourceIpRanges = {}}}"#,
+            #"{name = "p", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}, endpointConfiguration = {}}"#,
+            #"{name = "ünï", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, headerBasedRouting = {headerName = "X"}, organizationId = "org"}"#,
+            // More list items than the first try has room for.
+            "{name = \"m\", zones = {\"US-EAST-04A\"}, coreWeaveAuth = {}, pathBasedRouting = {}, endpointConfiguration = {additionalDns = {\(manyNames)}}}",
+        ]
+        for shape in copiedShapes {
+            #expect(try state.eval("return copied(\(shape))") == .boolean(true), "\(shape)")
+            let one = try state.eval("return json.encode(gateway.new(\(shape)))")
+            let general = try state.eval("return gateway.to_json(\(shape))")
+            #expect(one == general, "\(shape)")
+        }
+        // The copy is a spec table of its own: marked lists, the spec metatable, nothing shared with the input.
+        #expect(try state.eval("""
+            local t = \(validTable)
+            local s = gateway.new(t)
+            t.zones[1] = "changed"; t.endpointConfiguration.additionalDns[2] = "x.example.com"; t.bodyBasedRouting.apiType = "x"
+            return table.concat({tostring(s):match("^gateway.spec") or "?", getmetatable(s.zones).__name,
+              getmetatable(s.endpointConfiguration.additionalDns).__name, s.zones[1], #s.endpointConfiguration.additionalDns,
+              s.bodyBasedRouting.apiType, tostring(rawequal(s.coreWeaveAuth, t.coreWeaveAuth))}, " ")
+            """) == .string("gateway.spec json.array json.array US-EAST-04A 1 API_TYPE_OPENAI false"))
+        // Zones take the known spelling; a 40th DNS name that is bad is named by its place.
+        #expect(try state.eval("""
+            return gateway.new({name = "z", zones = {"us-east-04a"}, coreWeaveAuth = {}, pathBasedRouting = {}},
+                               {zones = {"US-EAST-04A", "US-WEST-04A"}}).zones[1]
+            """) == .string("US-EAST-04A"))
+        let bad = try state.failure("gateway.new{name = \"m\", coreWeaveAuth = {}, pathBasedRouting = {}, endpointConfiguration = {additionalDns = {\(manyNames), \"-bad\"}}}")
+        #expect(bad.contains("endpointConfiguration.additionalDns[41]: '-bad' is not a valid DNS name"), "\(bad)")
+        // Shapes the copy leaves to the general way, which still takes or names them.
+        for shape in [
+            #"{name = "a\255", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}}"#,
+            #"{name = "a", zones = {"US-EAST-04A", x = 1}, coreWeaveAuth = {}, pathBasedRouting = {}}"#,
+            #"{name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}, bodyBasedRouting = {apiType = "API_TYPE_OPENAI"}}"#,
+            #"{name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, bodyBasedRouting = {apiType = 1}}"#,
+            #"{name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, headerBasedRouting = {}}"#,
+            #"{name = "a", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}, weightsAndBiasesAuth = {serverUrl = 1}}"#,
+        ] {
+            #expect(try state.eval("return copied(\(shape))") == .boolean(false), "\(shape)")
+            #expect(try state.eval("return select('#', copied(\(shape)))") == .integer(1), "the stack is as it was: \(shape)")
+        }
+        #expect(try state.eval(#"return gateway.new{name = "a\255", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}}.name"#)
+            == .string("a\u{FFFD}"))
+    }
+
     @Test func everyBuilderMethod() throws {
         let state = try gatewayState()
         let json = try state.eval("""
@@ -81,6 +142,19 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
         #expect(json == #"{"endpointConfiguration":{"additionalDns":["a.example.com","b.example.com"]},"headerBasedRouting":{"headerName":"X-Model"},"id":"7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c","name":"w","weightsAndBiasesAuth":{"apiKey":"k","enableRateLimiting":false,"enableUsageReports":true,"serverUrl":"https://api.wandb.ai"},"zones":["US-EAST-04A","US-WEST-04A"]}"#)
         #expect(try state.eval(#"return gateway.to_json(gateway.builder("p"):zone("Z"):coreweave_auth():path_routing():build())"#)
             == #"{"coreWeaveAuth":{},"name":"p","pathBasedRouting":{},"zones":["Z"]}"#)
+    }
+
+    /// :build checks the builder's spec in place; the zones it respells to the known
+    /// spelling are the built spec's, and the builder keeps what it was given.
+    @Test func buildLeavesTheBuilderAsItWas() throws {
+        let state = try gatewayState()
+        #expect(try state.eval("""
+            local b = gateway.builder("z"):zone("us-east-04a"):path_routing()
+            local failed = not pcall(b.build, b, {zones = {"US-EAST-04A"}})  -- no auth yet
+            b:coreweave_auth()
+            local known = b:build{zones = {"US-EAST-04A"}}
+            return table.concat({tostring(failed), known.zones[1], b:build().zones[1]}, " ")
+            """) == .string("true US-EAST-04A us-east-04a"))
     }
 
     /// The newer allowedSourceIpRanges field: table form and builder agree, a bad range
