@@ -82,10 +82,6 @@ public struct LuaFieldValue {
 
     @inlinable init(L: OpaquePointer) { self.L = L }
 
-    @inlinable public var string: String? {
-        lua_type(L, -1) == LUA_TSTRING ? LuaCall.string(at: -1, in: L) : nil
-    }
-
     @inlinable public var bool: Bool? {
         lua_type(L, -1) == LUA_TBOOLEAN ? lua_toboolean(L, -1) != 0 : nil
     }
@@ -108,36 +104,6 @@ public struct LuaFieldValue {
         var high: UInt8 = 0
         for byte in bytes { high |= byte }
         return high < 0x80 || String(validating: bytes, as: UTF8.self) != nil
-    }
-
-    /// A list of strings and nothing else (an empty table is an empty list).
-    @inlinable public var strings: [String]? {
-        guard lua_type(L, -1) == LUA_TTABLE else { return nil }
-        let list = lua_gettop(L)
-        let n = Int(lua_rawlen(L, list))
-        var out: [String] = []
-        out.reserveCapacity(n)
-        for i in 0..<n {
-            guard lua_rawgeti(L, list, lua_Integer(i + 1)) == LUA_TSTRING else {
-                gwlua_pop(L, 1)
-                return nil
-            }
-            out.append(LuaCall.string(at: -1, in: L))
-            gwlua_pop(L, 1)
-        }
-        // Nothing but the list: exactly n keys.
-        var keys = 0
-        lua_pushnil(L)
-        while lua_next(L, list) != 0 {
-            gwlua_pop(L, 1)
-            keys += 1
-        }
-        return keys == n ? out : nil
-    }
-
-    /// A table, read by `body` (nil when it is not one).
-    @inlinable public func table<T>(_ body: (LuaTableView) -> T?) -> T? {
-        lua_type(L, -1) == LUA_TTABLE ? body(LuaTableView(L: L, index: lua_gettop(L))) : nil
     }
 }
 
