@@ -1,12 +1,16 @@
 import GatewayKit
 import LuaHost
 
-/// The fluent builder behind `gateway.builder(name)`.
+/// The fluent builder behind `gateway.builder(name)`. Its strings and lists stay
+/// Lua values in its userdata (`Slot`), so a chain converts nothing to Swift and
+/// :build checks their bytes and copies them into the spec table as they are;
+/// the Swift object keeps only which parts are set and by which call.
 final class SpecBuilder {
-    var spec: GatewaySpec
     /// Which call set auth and routing, for the "second call" error.
     var authSetBy: Claim?
     var routingSetBy: Claim?
+    var coreWeaveAuth = false, pathRouting = false, endpoint = false, wandb = false
+    var enableUsageReports: Bool?, enableRateLimiting: Bool?
 
     /// A method call that set a one-of group, and where it was.
     struct Claim: CustomStringConvertible {
@@ -15,17 +19,23 @@ final class SpecBuilder {
         var description: String { location.map { "\(method) at \($0)" } ?? method }
     }
 
-    init(name: String) { spec = GatewaySpec(name: name) }
+    /// Where the builder keeps each string or list of strings (its Lua values).
+    enum Slot {
+        static let name: Int32 = 1, id: Int32 = 2, zones: Int32 = 3, apiType: Int32 = 4, headerName: Int32 = 5
+        static let additionalDns: Int32 = 6, sourceRanges: Int32 = 7, apiKey: Int32 = 8, serverURL: Int32 = 9
+        static let count: Int32 = 9
+    }
 
     static let buildOptions = LuaOptions(":build", [.strings("zones", "the zones to accept (from c:parameters())")])
     static let wandbKeys: Set<String> = ["apiKey", "serverUrl", "enableUsageReports", "enableRateLimiting"]
 
-    static let luaClass = LuaClass<SpecBuilder>("gateway.builder")
-        .method("zone") { b, call in
-            b.spec.zones.append(try call.string(2))
+    static let luaClass = LuaClass<SpecBuilder>("gateway.builder", valueSlots: Slot.count)
+        .method("zone") { _, call in
+            try call.checkString(2)
+            call.objectValues(1).append(Slot.zones, argument: 2)
             return chain(call)
         }
-        .method("zones") { b, call in
+        .method("zones") { _, call in
             try call.checkTable(2)
             let items: [JSONValue]
             switch call.readJSON(2) {
@@ -33,21 +43,25 @@ final class SpecBuilder {
             case .object(let o) where o.isEmpty: items = []
             default: throw call.argumentError(1, "a list of zone names expected")
             }
+            var zones: [String] = []
             for (i, item) in items.enumerated() {
                 guard case .string(let z) = item else {
                     throw call.argumentError(1, "zone #\(i + 1) is a \(item.kindName), a string expected")
                 }
-                b.spec.zones.append(z)
+                zones.append(z)
             }
+            let values = call.objectValues(1)
+            for zone in zones { values.append(Slot.zones, zone) }
             return chain(call)
         }
-        .method("id") { b, call in
-            b.spec.id = try call.string(2)
+        .method("id") { _, call in
+            try call.checkString(2)
+            call.objectValues(1).set(Slot.id, argument: 2)
             return chain(call)
         }
         .method("coreweave_auth") { b, call in
             try b.setAuth("coreweave_auth", call)
-            b.spec.coreWeaveAuth = CoreWeaveAuth()
+            b.coreWeaveAuth = true
             return chain(call)
         }
         .method("wandb_auth") { b, call in
@@ -72,68 +86,168 @@ final class SpecBuilder {
                 case let v?: throw LuaError.runtime("wandb_auth: \(k) must be a boolean, got \(v.kindName)")
                 }
             }
-            let auth = WeightsAndBiasesAuth(apiKey: try string("apiKey"), serverUrl: try string("serverUrl"),
-                                            enableUsageReports: try bool("enableUsageReports"),
-                                            enableRateLimiting: try bool("enableRateLimiting"))
+            let (apiKey, serverURL) = (try string("apiKey"), try string("serverUrl"))
+            let (usage, rateLimiting) = (try bool("enableUsageReports"), try bool("enableRateLimiting"))
             try b.setAuth("wandb_auth", call)
-            b.spec.weightsAndBiasesAuth = auth
+            let values = call.objectValues(1)
+            if let apiKey { values.set(Slot.apiKey, apiKey) }
+            if let serverURL { values.set(Slot.serverURL, serverURL) }
+            (b.wandb, b.enableUsageReports, b.enableRateLimiting) = (true, usage, rateLimiting)
             return chain(call)
         }
         .method("body_routing") { b, call in
-            let apiType = try call.optionalString(2).map(APIType.init(rawValue:)) ?? .openAI
+            let given = call.type(at: 2) != .nil && call.type(at: 2) != .none
+            if given { try call.checkString(2) }
             try b.setRouting("body_routing", call)
-            b.spec.bodyBasedRouting = BodyBasedRouting(apiType: apiType)
+            if given {
+                call.objectValues(1).set(Slot.apiType, argument: 2)
+            } else {
+                call.objectValues(1).set(Slot.apiType, APIType.openAI.rawValue)
+            }
             return chain(call)
         }
         .method("header_routing") { b, call in
-            let header = try call.string(2)
+            try call.checkString(2)
             try b.setRouting("header_routing", call)
-            b.spec.headerBasedRouting = HeaderBasedRouting(headerName: header)
+            call.objectValues(1).set(Slot.headerName, argument: 2)
             return chain(call)
         }
         .method("path_routing") { b, call in
             try b.setRouting("path_routing", call)
-            b.spec.pathBasedRouting = PathBasedRouting()
+            b.pathRouting = true
             return chain(call)
         }
         .method("additional_dns") { b, call in
-            let names = try strings(call, "DNS name")
-            b.spec.endpointConfiguration = b.spec.endpointConfiguration ?? EndpointConfiguration()
-            b.spec.endpointConfiguration?.additionalDns += names
+            try appendStrings(call, to: Slot.additionalDns, "DNS name")
+            b.endpoint = true
             return chain(call)
         }
         .method("allowed_source_ip_ranges") { b, call in
-            let ranges = try strings(call, "CIDR range")
-            b.spec.endpointConfiguration = b.spec.endpointConfiguration ?? EndpointConfiguration()
-            b.spec.endpointConfiguration?.allowedSourceIpRanges += ranges
+            try appendStrings(call, to: Slot.sourceRanges, "CIDR range")
+            b.endpoint = true
             return chain(call)
         }
         .method("build") { b, call in
             let context = SpecsAPI.context(try buildOptions.read(call, at: 2))
-            // Checked in place (a copy of the spec cost as much as the check). Checking
-            // changes only the zones' spelling; the builder keeps the zones it was given.
-            let zones = b.spec.zones
-            defer { b.spec.zones = zones }
-            let issues = SpecValidator.check(&b.spec, context: context)
+            let values = call.objectValues(1)
+            if try b.buildCopying(values, context: context, in: call) { return 1 }
+            // A string that is not UTF-8: built from Strings (repaired), as gateway.new does.
+            var spec = b.spec(values)
+            let issues = SpecValidator.check(&spec, context: context)
             if issues.contains(where: { $0.severity == .error }) { throw SpecValidationError(issues: issues) }
-            SpecsAPI.push(b.spec, in: call)
+            SpecsAPI.push(spec, in: call)
             return 1
         }
-        .meta("__tostring") { b, call in
-            call.push("gateway.builder(\(SpecsAPI.quote(b.spec.name)))")
+        .meta("__tostring") { _, call in
+            call.push("gateway.builder(\(SpecsAPI.quote(call.objectValues(1).string(Slot.name) ?? "")))")
             return 1
         }
+
+    /// Checks the spec the builder holds by the rules, on the bytes of its Lua
+    /// strings, and pushes it as a spec table made of those strings (stack effect
+    /// +1): true; raises the validation error when it is invalid; false (nothing
+    /// pushed) when a string is not UTF-8.
+    func buildCopying(_ values: LuaObjectValues, context: ValidationContext, in call: LuaCall) throws -> Bool {
+        var capacity = 16  // list items, on the stack; a bigger spec tries again with room for all
+        while true {
+            let needed: Int? = try withUnsafeTemporaryAllocation(of: BorrowedSpec.Text.self, capacity: capacity) { room in
+                var spec = BorrowedSpec(listStorage: room)
+                guard read(values, into: &spec) else { return nil }
+                guard spec.fits else { return spec.needed }
+                let issues = SpecValidator.check(&spec, context: context)
+                if issues.contains(where: { $0.severity == .error }) { throw SpecValidationError(issues: issues) }
+                push(values, respelling: spec.respelledZones, in: call)
+                return 0
+            }
+            guard let needed else { return false }
+            if needed == 0 { return true }
+            capacity = needed
+        }
+    }
+
+    /// The builder's spec with its strings borrowed; false when one is not UTF-8.
+    func read(_ values: LuaObjectValues, into spec: inout BorrowedSpec) -> Bool {
+        guard values.texts(Slot.name, { spec.name = $0 }), values.texts(Slot.id, { spec.id = $0 }),
+              values.texts(Slot.apiType, { spec.apiType = $0 }),
+              values.texts(Slot.headerName, { spec.headerName = $0 }) else { return false }
+        spec.start(.zones)
+        guard values.texts(Slot.zones, { spec.append($0) }) else { return false }
+        spec.start(.additionalDns)
+        guard values.texts(Slot.additionalDns, { spec.append($0) }) else { return false }
+        spec.start(.allowedSourceIpRanges)
+        guard values.texts(Slot.sourceRanges, { spec.append($0) }) else { return false }
+        if wandb {
+            spec.hasWandbAuth = true
+            guard values.texts(Slot.apiKey, { spec.wandbAPIKey = $0 }),
+                  values.texts(Slot.serverURL, { spec.wandbServerURL = $0 }) else { return false }
+        }
+        spec.hasCoreWeaveAuth = coreWeaveAuth
+        spec.hasPathRouting = pathRouting
+        return true
+    }
+
+    /// The builder's spec as Swift values (invalid UTF-8 repaired).
+    func spec(_ values: LuaObjectValues) -> GatewaySpec {
+        var spec = GatewaySpec(name: values.string(Slot.name) ?? "", zones: values.strings(Slot.zones))
+        spec.id = values.string(Slot.id)
+        if coreWeaveAuth { spec.coreWeaveAuth = CoreWeaveAuth() }
+        if wandb {
+            spec.weightsAndBiasesAuth = WeightsAndBiasesAuth(
+                apiKey: values.string(Slot.apiKey), serverUrl: values.string(Slot.serverURL),
+                enableUsageReports: enableUsageReports, enableRateLimiting: enableRateLimiting)
+        }
+        spec.bodyBasedRouting = values.string(Slot.apiType).map { BodyBasedRouting(apiType: APIType(rawValue: $0)) }
+        spec.headerBasedRouting = values.string(Slot.headerName).map(HeaderBasedRouting.init)
+        if pathRouting { spec.pathBasedRouting = PathBasedRouting() }
+        if endpoint {
+            spec.endpointConfiguration = EndpointConfiguration(additionalDns: values.strings(Slot.additionalDns),
+                                                               allowedSourceIpRanges: values.strings(Slot.sourceRanges))
+        }
+        return spec
+    }
+
+    /// Pushes the spec table `SpecsAPI.push` makes of the same spec, from the
+    /// builder's Lua strings. Stack effect: +1.
+    func push(_ values: LuaObjectValues, respelling zones: [(index: Int, spelling: String)], in call: LuaCall) {
+        call.pushTable(records: 6, metatable: SpecsAPI.specMetatable) { t in
+            if values.has(Slot.id) { t.set("id", values, Slot.id) }
+            t.set("name", values, Slot.name)
+            t.set("zones", list: values, Slot.zones, replacing: zones)
+            if coreWeaveAuth { t.set("coreWeaveAuth") }
+            if wandb {
+                t.set("weightsAndBiasesAuth", records: 4) { a in
+                    if values.has(Slot.apiKey) { a.set("apiKey", values, Slot.apiKey) }
+                    if values.has(Slot.serverURL) { a.set("serverUrl", values, Slot.serverURL) }
+                    if let v = enableUsageReports { a.set("enableUsageReports", v) }
+                    if let v = enableRateLimiting { a.set("enableRateLimiting", v) }
+                }
+            }
+            if endpoint {
+                t.set("endpointConfiguration", records: 2) { c in
+                    c.set("additionalDns", list: values, Slot.additionalDns)
+                    if values.has(Slot.sourceRanges) { c.set("allowedSourceIpRanges", list: values, Slot.sourceRanges) }
+                }
+            }
+            if values.has(Slot.apiType) { t.set("bodyBasedRouting", records: 1) { $0.set("apiType", values, Slot.apiType) } }
+            if values.has(Slot.headerName) { t.set("headerBasedRouting", records: 1) { $0.set("headerName", values, Slot.headerName) } }
+            if pathRouting { t.set("pathBasedRouting") }
+        }
+    }
 
     /// gateway.builder(name)
     static func start(_ call: LuaCall) throws -> Int32 {
-        luaClass.push(SpecBuilder(name: try call.string(1)), in: call)
+        try call.checkString(1)
+        luaClass.push(SpecBuilder(), in: call)
+        call.objectValues(-1).set(Slot.name, argument: 1)
         return 1
     }
 
-    /// A method's string arguments after the builder: at least one.
-    static func strings(_ call: LuaCall, _ what: String) throws -> [String] {
+    /// Adds a method's string arguments after the builder (at least one) to `slot`.
+    static func appendStrings(_ call: LuaCall, to slot: Int32, _ what: String) throws {
         guard call.count >= 2 else { throw call.argumentError(1, "at least one \(what) expected") }
-        return try (2...call.count).map { try call.string($0) }
+        for i in 2...call.count { try call.checkString(i) }
+        let values = call.objectValues(1)
+        for i in 2...call.count { values.append(slot, argument: i) }
     }
 
     /// Methods return the builder itself, for chaining.

@@ -97,6 +97,11 @@ public struct LuaCall {
         if lua_type(L, i) != LUA_TTABLE { throw typeError(i, expected: "table") }
     }
 
+    /// Requires a string at `i` (a number is not one), without reading it into Swift.
+    public func checkString(_ i: Int32) throws {
+        if lua_type(L, i) != LUA_TSTRING { throw typeError(i, expected: "string") }
+    }
+
     /// Requires any value (not none) at `i`.
     public func checkAny(_ i: Int32) throws {
         if lua_type(L, i) == LUA_TNONE { throw argumentError(i, "value expected") }

@@ -15,6 +15,8 @@ public struct LuaClass<Object: AnyObject>: Sendable {
     public let name: String
     public private(set) var methods: [(name: String, body: Method)] = []
     public private(set) var metamethods: [(name: String, body: Method)] = []
+    /// How many Lua values each object keeps beside its Swift part (see `LuaObjectValues`).
+    public let valueSlots: Int32
 
     /// Its address keys the metatable in the registry, so a method call finds its
     /// class by a pointer, not by hashing the class name (copies share it).
@@ -23,7 +25,12 @@ public struct LuaClass<Object: AnyObject>: Sendable {
         @usableFromInline init() {}
     }
 
-    public init(_ name: String) { self.name = name }
+    /// `valueSlots`: how many Lua values (strings, lists) each object keeps in its
+    /// userdata, read and written through `LuaCall.objectValues`.
+    public init(_ name: String, valueSlots: Int32 = 0) {
+        self.name = name
+        self.valueSlots = valueSlots
+    }
 
     public func method(_ name: String, _ body: @escaping Method) -> LuaClass {
         var copy = self
@@ -75,7 +82,7 @@ public struct LuaClass<Object: AnyObject>: Sendable {
     /// compiled for its own type instead of through generic metadata on every call.
     @inlinable public func push(_ object: Object, in call: LuaCall) {
         let L = call.L
-        LuaObjectSlot.pushNew(object, onto: L)
+        LuaObjectSlot.pushNew(object, onto: L, valueSlots: valueSlots)
         if lua_rawgetp(L, gwlua_registryindex(), key) != LUA_TTABLE {
             gwlua_pop(L, 1)
             // Also under its name: `LuaValue` finds a class by name when it pushes an object back.
@@ -91,6 +98,10 @@ public struct LuaClass<Object: AnyObject>: Sendable {
         let call = LuaCall(state: L)
         lua_pushboolean(L, 1)
         lua_setfield(L, -2, LuaObjectSlot.marker)
+        if valueSlots > 0 {
+            lua_pushinteger(L, lua_Integer(valueSlots))
+            lua_setfield(L, -2, LuaObjectSlot.valueSlotsField)
+        }
         lua_pushcclosure(L, luaObjectCollect, 0)
         lua_setfield(L, -2, "__gc")
 
@@ -142,9 +153,11 @@ public struct LuaClass<Object: AnyObject>: Sendable {
 @usableFromInline enum LuaObjectSlot {
     @usableFromInline static let marker = "__gwlua_object"
     @usableFromInline static let methodsField = "__methods"
+    /// Set on the metatable of a class whose objects keep Lua values.
+    @usableFromInline static let valueSlotsField = "__gwlua_values"
 
-    @usableFromInline static func pushNew(_ object: AnyObject, onto L: OpaquePointer) {
-        guard let slot = gwlua_newuserdata(L, MemoryLayout<UnsafeRawPointer?>.size) else {
+    @usableFromInline static func pushNew(_ object: AnyObject, onto L: OpaquePointer, valueSlots: Int32 = 0) {
+        guard let slot = lua_newuserdatauv(L, MemoryLayout<UnsafeRawPointer?>.size, valueSlots) else {
             lua_pushnil(L)
             return
         }
@@ -173,6 +186,13 @@ public struct LuaClass<Object: AnyObject>: Sendable {
             gwlua_pop(L, 1)
             throw LuaError.conversion("no Lua class named '\(u.typeName)' in this state")
         }
+        // Its Lua values stayed with the userdata it came from; a new one would lack them.
+        let keepsValues = lua_getfield(L, -1, valueSlotsField) != LUA_TNIL
+        gwlua_pop(L, 1)
+        if keepsValues {
+            gwlua_pop(L, 1)
+            throw LuaError.conversion("a \(u.typeName) keeps Lua values and cannot travel out of Lua and back")
+        }
         pushNew(u.object, onto: L)
         gwlua_insert(L, -2)
         lua_setmetatable(L, -2)
@@ -186,4 +206,166 @@ public struct LuaClass<Object: AnyObject>: Sendable {
         Unmanaged<AnyObject>.fromOpaque(raw).release()
     }
     return 0
+}
+
+/// The Lua values an object of a `LuaClass` keeps beside its Swift part (its
+/// userdata's user values, slots numbered from 1): strings, and lists of strings,
+/// kept as Lua has them, so a binding neither converts them to Swift nor has
+/// Lua hash them again when it hands them back. A slot holds nothing, a string,
+/// or a list (a second `append` turns a string into a list).
+public struct LuaObjectValues {
+    @usableFromInline let L: OpaquePointer
+    /// Absolute stack index of the object's userdata.
+    @usableFromInline let object: Int32
+
+    @inlinable init(L: OpaquePointer, object: Int32) {
+        self.L = L
+        self.object = object
+    }
+
+    /// Slot `slot` holds the value at stack index `argument`. Stack effect: 0.
+    @inlinable public func set(_ slot: Int32, argument: Int32) {
+        lua_pushvalue(L, argument)
+        lua_setiuservalue(L, object, slot)
+    }
+
+    /// Slot `slot` holds `text`. Stack effect: 0.
+    @inlinable public func set(_ slot: Int32, _ text: String) {
+        LuaCall(state: L).push(text)
+        lua_setiuservalue(L, object, slot)
+    }
+
+    /// Adds the value at stack index `argument` to the list in `slot`. Stack effect: 0.
+    @inlinable public func append(_ slot: Int32, argument: Int32) {
+        _ = lua_checkstack(L, 4)
+        switch lua_getiuservalue(L, object, slot) {
+        case LUA_TSTRING:
+            lua_createtable(L, 4, 0)
+            lua_rotate(L, -2, 1)  // the list under the first item
+            lua_rawseti(L, -2, 1)
+            lua_pushvalue(L, argument)
+            lua_rawseti(L, -2, 2)
+            lua_setiuservalue(L, object, slot)
+        case LUA_TTABLE:
+            let n = lua_rawlen(L, -1)
+            lua_pushvalue(L, argument)
+            lua_rawseti(L, -2, lua_Integer(n) + 1)
+            gwlua_pop(L, 1)
+        default:
+            gwlua_pop(L, 1)
+            set(slot, argument: argument)
+        }
+    }
+
+    /// Adds `text` to the list in `slot`. Stack effect: 0.
+    @inlinable public func append(_ slot: Int32, _ text: String) {
+        LuaCall(state: L).push(text)
+        append(slot, argument: lua_gettop(L))
+        gwlua_pop(L, 1)
+    }
+
+    /// Whether slot `slot` holds anything. Stack effect: 0.
+    @inlinable public func has(_ slot: Int32) -> Bool {
+        defer { gwlua_pop(L, 1) }
+        return lua_getiuservalue(L, object, slot) > LUA_TNIL
+    }
+
+    /// Visits the UTF-8 of each string in `slot` (one for a string, each item of a
+    /// list, none when empty), borrowed while the object stays on the stack: false
+    /// as soon as one is not UTF-8 (the caller then reads them as Strings, repaired).
+    /// Stack effect: 0.
+    @inlinable public func texts(_ slot: Int32, _ visit: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+        _ = lua_checkstack(L, 3)
+        defer { gwlua_pop(L, 1) }
+        switch lua_getiuservalue(L, object, slot) {
+        case LUA_TSTRING:
+            guard let text = LuaFieldValue.text(at: -1, in: L) else { return false }
+            visit(text)
+        case LUA_TTABLE:
+            let n = lua_Integer(lua_rawlen(L, -1))
+            var i: lua_Integer = 1
+            while i <= n {
+                lua_rawgeti(L, -1, i)
+                let text = LuaFieldValue.text(at: -1, in: L)
+                gwlua_pop(L, 1)
+                guard let text else { return false }
+                visit(text)
+                i += 1
+            }
+        default: break
+        }
+        return true
+    }
+
+    /// The strings in `slot` as Swift Strings (invalid UTF-8 repaired). Stack effect: 0.
+    public func strings(_ slot: Int32) -> [String] {
+        defer { gwlua_pop(L, 1) }
+        switch lua_getiuservalue(L, object, slot) {
+        case LUA_TSTRING: return [LuaCall.string(at: -1, in: L)]
+        case LUA_TTABLE:
+            return (0..<Int(lua_rawlen(L, -1))).map { i in
+                lua_rawgeti(L, -1, lua_Integer(i + 1))
+                defer { gwlua_pop(L, 1) }
+                return LuaCall.string(at: -1, in: L)
+            }
+        default: return []
+        }
+    }
+
+    /// The string in `slot`, nil when it holds none. Stack effect: 0.
+    public func string(_ slot: Int32) -> String? { has(slot) ? strings(slot).first : nil }
+
+    /// Pushes the value in `slot`. Stack effect: +1.
+    @inlinable func push(_ slot: Int32) { lua_getiuservalue(L, object, slot) }
+}
+
+extension LuaCall {
+    /// The Lua values kept by the object at `index` (of a class with value slots).
+    @inlinable public func objectValues(_ index: Int32) -> LuaObjectValues {
+        LuaObjectValues(L: L, object: lua_absindex(L, index))
+    }
+}
+
+extension LuaTableWriter {
+    /// `name` = the string in `slot` of `values`. Stack effect: 0.
+    @inlinable public func set(_ name: StaticString, _ values: LuaObjectValues, _ slot: Int32) {
+        values.push(slot)
+        key(name)
+    }
+
+    /// `name` = a new marked list of the strings in `slot` of `values` (nothing,
+    /// one string or a list), with the items `replacing` names (by position from 0)
+    /// given another text. Stack effect: 0.
+    @inlinable public func set(_ name: StaticString, list values: LuaObjectValues, _ slot: Int32,
+                               replacing: [(index: Int, spelling: String)] = []) {
+        _ = lua_checkstack(L, 4)
+        values.push(slot)
+        let source = lua_gettop(L)
+        switch lua_type(L, source) {
+        case LUA_TSTRING:
+            lua_createtable(L, 1, 0)
+            lua_pushvalue(L, source)
+            lua_rawseti(L, -2, 1)
+        case LUA_TTABLE:
+            let n = lua_rawlen(L, source)
+            lua_createtable(L, Int32(clamping: n), 0)
+            var i: lua_Integer = 1
+            while i <= lua_Integer(n) {
+                lua_rawgeti(L, source, i)
+                lua_rawseti(L, -2, i)
+                i += 1
+            }
+        default:
+            lua_createtable(L, 0, 0)
+        }
+        for item in replacing {
+            LuaCall(state: L).push(item.spelling)
+            lua_rawseti(L, -2, lua_Integer(item.index + 1))
+        }
+        JSONModule.pushArrayMarker(L)
+        lua_setmetatable(L, -2)
+        lua_rotate(L, source, -1)  // the source slot value off the stack
+        gwlua_pop(L, 1)
+        key(name)
+    }
 }

@@ -157,6 +157,31 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
             """) == .string("true US-EAST-04A us-east-04a"))
     }
 
+    /// The builder keeps its strings as Lua values and :build checks their bytes and
+    /// copies them: a builder with more list items than the first try has room for,
+    /// one whose name is not UTF-8 (built from repaired Strings, as gateway.new does),
+    /// and one round-tripped through Swift values (refused: its strings stay in Lua).
+    @Test func builderKeepsLuaValues() throws {
+        let state = try gatewayState()
+        let names = (1...40).map { "\"n\($0).example.com\"" }.joined(separator: ", ")
+        let built = try state.eval("""
+            return gateway.to_json(gateway.builder("m"):zone("US-EAST-04A"):coreweave_auth():path_routing()
+              :additional_dns(\(names)):allowed_source_ip_ranges("10.0.0.0/8"):additional_dns("last.example.com"):build())
+            """)
+        let table = try state.eval("""
+            return gateway.to_json{name = "m", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {},
+              endpointConfiguration = {additionalDns = {\(names), "last.example.com"}, allowedSourceIpRanges = {"10.0.0.0/8"}}}
+            """)
+        #expect(built == table)
+        #expect(try state.eval(#"return gateway.builder("a\255"):zone("US-EAST-04A"):coreweave_auth():path_routing():build().name"#)
+            == .string("a\u{FFFD}"))
+        #expect(try state.eval(#"return tostring(gateway.builder("x\"y"))"#) == .string(#"gateway.builder("x\"y")"#))
+        let message = try state.failure(#"gateway.builder("x"):zone(5)"#)
+        #expect(message.contains("bad argument #1 to 'zone' (string expected, got number)"), "\(message)")
+        let builder = try state.eval(#"return gateway.builder("kept")"#)
+        #expect(throws: LuaError.self) { try state.setGlobal("b", builder) }
+    }
+
     /// The newer allowedSourceIpRanges field: table form and builder agree, a bad range
     /// is an error naming its path, host bits a warning; `zones = {}` warns as absent zones do.
     @Test func allowedSourceIpRangesAndEmptyZones() throws {
