@@ -201,10 +201,12 @@ public enum SpecValidator {
         }
         // An empty name is "required" here (a typed spec always has one, possibly "").
         let unnamed = spec.name.withUTF8Bytes { $0.isEmpty }
-        var issues = unnamed ? [ValidationIssue(path: "name", message: "name is required")] : []
-        issues += rules(for: &spec, context: context, zonesGiven: spec.zones.count,
-                        skipName: unnamed, authPresent: authPresent, routingPresent: routingPresent,
-                        checkHeader: true, checkAPIType: true)
+        var issues = rules(for: &spec, context: context, zonesGiven: spec.zones.count,
+                           skipName: unnamed, authPresent: authPresent, routingPresent: routingPresent,
+                           checkHeader: true, checkAPIType: true)
+        // First, as the document path reports it; inserted rather than appended to, so a
+        // valid spec (no issue) builds no array.
+        if unnamed { issues.insert(ValidationIssue(path: "name", message: "name is required"), at: 0) }
         return issues
     }
 
@@ -437,30 +439,39 @@ public enum SpecValidator {
     }
 
     static func dnsNameProblem(bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
-        var b = bytes
-        if b.isEmpty { return "it is empty" }
-        if b.count > 253 { return "it is longer than 253 characters" }
-        if b.count >= 2 && b[b.startIndex] == 42 && b[b.startIndex + 1] == 46 { b = b.dropFirst(2) }  // "*."
-        if b.last == 46 { b = b.dropLast() }  // a fully qualified trailing dot
-        if b.isEmpty { return "it has no labels" }
-        // One pass over the labels (no array of slices: every spec's names come through here).
-        var start = b.startIndex
+        guard let base = bytes.base.baseAddress else { return "it is empty" }
+        // Offsets into one pointer: no slice index checks per byte (every spec's names come here).
+        var start = bytes.startIndex, end = bytes.endIndex
+        if end - start == 0 { return "it is empty" }
+        if end - start > 253 { return "it is longer than 253 characters" }
+        if end - start >= 2 && base[start] == 42 && base[start + 1] == 46 { start += 2 }  // "*."
+        if end > start && base[end - 1] == 46 { end -= 1 }  // a fully qualified trailing dot
+        if end == start { return "it has no labels" }
+        // One pass over the labels: each label's end is found while its bytes are
+        // checked, and its problems are then reported in the order the rules list them.
         while true {
-            var end = start
-            while end < b.endIndex && b[end] != 46 { end += 1 }
-            let count = end - start
+            var stop = start, allowed = true
+            while stop < end {
+                let c = base[stop]
+                if c == 46 { break }
+                allowed = allowed && isLabelByte(c)
+                stop += 1
+            }
+            let count = stop - start
             if count == 0 { return "it has an empty label (two dots in a row, or a leading dot)" }
             if count > 63 { return "a label is longer than 63 characters" }
-            if b[start] == 45 || b[end - 1] == 45 { return "a label begins or ends with '-'" }
-            for i in start..<end {
-                let c = b[i]
-                if !((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c == 45) {
-                    return "only letters, digits, '-' and '.' are allowed"
-                }
-            }
-            if end == b.endIndex { return nil }
-            start = end + 1
+            if base[start] == 45 || base[stop - 1] == 45 { return "a label begins or ends with '-'" }
+            if !allowed { return "only letters, digits, '-' and '.' are allowed" }
+            if stop == end { return nil }
+            start = stop + 1
         }
+    }
+
+    /// A letter, a digit or '-', by one bit of a 128-bit table.
+    @inline(__always) static func isLabelByte(_ c: UInt8) -> Bool {
+        // '-' and the digits in the low word; the letters in the high one.
+        let low: UInt64 = 0x03FF_2000_0000_0000, high: UInt64 = 0x07FF_FFFE_07FF_FFFE
+        return c < 64 ? low >> c & 1 == 1 : c < 128 && high >> (c - 64) & 1 == 1
     }
 
     static func isHeaderTokenByte(_ c: UInt8) -> Bool {

@@ -210,14 +210,14 @@ final class SpecBuilder {
     /// builder's Lua strings. Stack effect: +1.
     func push(_ values: LuaObjectValues, respelling zones: [(index: Int, spelling: String)], in call: LuaCall) {
         call.pushTable(records: 6, metatable: SpecsAPI.specMetatable) { t in
-            if values.has(Slot.id) { t.set("id", values, Slot.id) }
+            t.set("id", values, Slot.id)
             t.set("name", values, Slot.name)
             t.set("zones", list: values, Slot.zones, replacing: zones)
             if coreWeaveAuth { t.set("coreWeaveAuth") }
             if wandb {
                 t.set("weightsAndBiasesAuth", records: 4) { a in
-                    if values.has(Slot.apiKey) { a.set("apiKey", values, Slot.apiKey) }
-                    if values.has(Slot.serverURL) { a.set("serverUrl", values, Slot.serverURL) }
+                    a.set("apiKey", values, Slot.apiKey)
+                    a.set("serverUrl", values, Slot.serverURL)
                     if let v = enableUsageReports { a.set("enableUsageReports", v) }
                     if let v = enableRateLimiting { a.set("enableRateLimiting", v) }
                 }
@@ -225,7 +225,7 @@ final class SpecBuilder {
             if endpoint {
                 t.set("endpointConfiguration", records: 2) { c in
                     c.set("additionalDns", list: values, Slot.additionalDns)
-                    if values.has(Slot.sourceRanges) { c.set("allowedSourceIpRanges", list: values, Slot.sourceRanges) }
+                    c.set("allowedSourceIpRanges", list: values, Slot.sourceRanges, keepsEmpty: false)
                 }
             }
             if values.has(Slot.apiType) { t.set("bodyBasedRouting", records: 1) { $0.set("apiType", values, Slot.apiType) } }

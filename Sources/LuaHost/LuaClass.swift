@@ -315,8 +315,8 @@ public struct LuaObjectValues {
     /// The string in `slot`, nil when it holds none. Stack effect: 0.
     public func string(_ slot: Int32) -> String? { has(slot) ? strings(slot).first : nil }
 
-    /// Pushes the value in `slot`. Stack effect: +1.
-    @inlinable func push(_ slot: Int32) { lua_getiuservalue(L, object, slot) }
+    /// Pushes the value in `slot` and answers its type. Stack effect: +1.
+    @inlinable @discardableResult func push(_ slot: Int32) -> Int32 { lua_getiuservalue(L, object, slot) }
 }
 
 extension LuaCall {
@@ -327,19 +327,22 @@ extension LuaCall {
 }
 
 extension LuaTableWriter {
-    /// `name` = the string in `slot` of `values`. Stack effect: 0.
+    /// `name` = the string in `slot` of `values`; left unset when the slot holds
+    /// nothing. Stack effect: 0.
     @inlinable public func set(_ name: StaticString, _ values: LuaObjectValues, _ slot: Int32) {
-        values.push(slot)
-        key(name)
+        if values.push(slot) > LUA_TNIL { key(name) } else { gwlua_pop(L, 1) }
     }
 
     /// `name` = a new marked list of the strings in `slot` of `values` (nothing,
     /// one string or a list), with the items `replacing` names (by position from 0)
-    /// given another text. Stack effect: 0.
+    /// given another text. An empty slot is left out unless `keepsEmpty`. Stack effect: 0.
     @inlinable public func set(_ name: StaticString, list values: LuaObjectValues, _ slot: Int32,
-                               replacing: [(index: Int, spelling: String)] = []) {
+                               keepsEmpty: Bool = true, replacing: [(index: Int, spelling: String)] = []) {
         _ = lua_checkstack(L, 4)
-        values.push(slot)
+        guard values.push(slot) > LUA_TNIL || keepsEmpty else {
+            gwlua_pop(L, 1)
+            return
+        }
         let source = lua_gettop(L)
         switch lua_type(L, source) {
         case LUA_TSTRING:

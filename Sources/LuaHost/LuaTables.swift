@@ -99,11 +99,20 @@ public struct LuaFieldValue {
         return isUTF8(bytes) ? bytes : nil
     }
 
-    /// ASCII (one OR over the bytes), or else valid UTF-8.
+    /// ASCII (eight bytes at a time), or else valid UTF-8.
     @inlinable static func isUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var high: UInt8 = 0
-        for byte in bytes { high |= byte }
-        return high < 0x80 || String(validating: bytes, as: UTF8.self) != nil
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var high: UInt64 = 0, i = 0
+        while i + 8 <= bytes.count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            high |= UInt64(bytes[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0 || String(validating: bytes, as: UTF8.self) != nil
     }
 }
 

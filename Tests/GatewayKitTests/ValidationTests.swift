@@ -138,6 +138,16 @@ func issues(_ doc: JSONValue, zones: [String]? = nil) -> [String] {
         #expect(dns([String(repeating: "a", count: 64) + ".com"]).first?.contains("longer than 63") == true)
         #expect(dns([Array(repeating: "abcdefghi", count: 26).joined(separator: ".")]).first?.contains("longer than 253") == true)
         #expect(dns(["a.example.com", "A.example.com"]) == ["endpointConfiguration.additionalDns[2]: 'A.example.com' is listed twice (warning)"])
+        // Each ASCII byte inside a label: letters, digits and '-' only; a label's length
+        // and its ends are reported before the bytes it holds.
+        for c in (0..<128).map({ UInt8($0) }) where c != 46 {
+            let letterOrDigit = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+            let problem = SpecValidator.dnsNameProblem("a" + String(UnicodeScalar(c)) + "b.example.com")
+            #expect((problem == nil) == (letterOrDigit || c == 45), "byte \(c): \(problem ?? "valid")")
+        }
+        #expect(SpecValidator.dnsNameProblem("é.example.com") == "only letters, digits, '-' and '.' are allowed")
+        #expect(SpecValidator.dnsNameProblem(String(repeating: "_", count: 64) + ".com") == "a label is longer than 63 characters")
+        #expect(SpecValidator.dnsNameProblem("-a_b.com") == "a label begins or ends with '-'")
         #expect(issues(base(["endpointConfiguration": .object(["additionalDNS": .array([])])]))
             == ["endpointConfiguration.additionalDNS: unknown field 'additionalDNS' (did you mean 'additionalDns'?)"])
     }
