@@ -9,21 +9,26 @@ final class SpecBuilder {
     /// Which call set auth and routing, for the "second call" error.
     var authSetBy: Claim?
     var routingSetBy: Claim?
-    var coreWeaveAuth = false, pathRouting = false, endpoint = false, wandb = false
+    var coreWeaveAuth = false, endpoint = false, wandb = false
+    /// The one routing set (its strings are in `Slot.apiType` or `Slot.headerName`).
+    var routing: Routing?
+    enum Routing { case body, header, path }
     var enableUsageReports: Bool?, enableRateLimiting: Bool?
 
-    /// A method call that set a one-of group, and where it was.
-    struct Claim: CustomStringConvertible {
+    /// A method call that set a one-of group, and the line it was at; the calling
+    /// function is kept in the builder (`Slot.authCaller`, `Slot.routingCaller`),
+    /// and the chunk is named only if a second call needs the message.
+    struct Claim {
         let method: String
-        let location: LuaLocation?
-        var description: String { location.map { "\(method) at \($0)" } ?? method }
+        let line: Int?
     }
 
     /// Where the builder keeps each string or list of strings (its Lua values).
     enum Slot {
         static let name: Int32 = 1, id: Int32 = 2, zones: Int32 = 3, apiType: Int32 = 4, headerName: Int32 = 5
         static let additionalDns: Int32 = 6, sourceRanges: Int32 = 7, apiKey: Int32 = 8, serverURL: Int32 = 9
-        static let count: Int32 = 9
+        static let authCaller: Int32 = 10, routingCaller: Int32 = 11
+        static let count: Int32 = 11
     }
 
     static let buildOptions = LuaOptions(":build", [.strings("zones", "the zones to accept (from c:parameters())")])
@@ -99,6 +104,7 @@ final class SpecBuilder {
             let given = call.type(at: 2) != .nil && call.type(at: 2) != .none
             if given { try call.checkString(2) }
             try b.setRouting("body_routing", call)
+            b.routing = .body
             if given {
                 call.objectValues(1).set(Slot.apiType, argument: 2)
             } else {
@@ -109,12 +115,13 @@ final class SpecBuilder {
         .method("header_routing") { b, call in
             try call.checkString(2)
             try b.setRouting("header_routing", call)
+            b.routing = .header
             call.objectValues(1).set(Slot.headerName, argument: 2)
             return chain(call)
         }
         .method("path_routing") { b, call in
             try b.setRouting("path_routing", call)
-            b.pathRouting = true
+            b.routing = .path
             return chain(call)
         }
         .method("additional_dns") { b, call in
@@ -182,7 +189,7 @@ final class SpecBuilder {
                   values.texts(Slot.serverURL, { spec.wandbServerURL = $0 }) else { return false }
         }
         spec.hasCoreWeaveAuth = coreWeaveAuth
-        spec.hasPathRouting = pathRouting
+        spec.hasPathRouting = routing == .path
         return true
     }
 
@@ -198,7 +205,7 @@ final class SpecBuilder {
         }
         spec.bodyBasedRouting = values.string(Slot.apiType).map { BodyBasedRouting(apiType: APIType(rawValue: $0)) }
         spec.headerBasedRouting = values.string(Slot.headerName).map(HeaderBasedRouting.init)
-        if pathRouting { spec.pathBasedRouting = PathBasedRouting() }
+        if routing == .path { spec.pathBasedRouting = PathBasedRouting() }
         if endpoint {
             spec.endpointConfiguration = EndpointConfiguration(additionalDns: values.strings(Slot.additionalDns),
                                                                allowedSourceIpRanges: values.strings(Slot.sourceRanges))
@@ -228,9 +235,12 @@ final class SpecBuilder {
                     c.set("allowedSourceIpRanges", list: values, Slot.sourceRanges, keepsEmpty: false)
                 }
             }
-            if values.has(Slot.apiType) { t.set("bodyBasedRouting", records: 1) { $0.set("apiType", values, Slot.apiType) } }
-            if values.has(Slot.headerName) { t.set("headerBasedRouting", records: 1) { $0.set("headerName", values, Slot.headerName) } }
-            if pathRouting { t.set("pathBasedRouting") }
+            switch routing {
+            case .body?: t.set("bodyBasedRouting", records: 1) { $0.set("apiType", values, Slot.apiType) }
+            case .header?: t.set("headerBasedRouting", records: 1) { $0.set("headerName", values, Slot.headerName) }
+            case .path?: t.set("pathBasedRouting")
+            case nil: break
+            }
         }
     }
 
@@ -257,19 +267,22 @@ final class SpecBuilder {
     }
 
     func setAuth(_ method: String, _ call: LuaCall) throws {
-        try SpecBuilder.claim(&authSetBy, "auth", by: method, call)
+        try SpecBuilder.claim(&authSetBy, "auth", by: method, caller: Slot.authCaller, call)
     }
 
     func setRouting(_ method: String, _ call: LuaCall) throws {
-        try SpecBuilder.claim(&routingSetBy, "routing", by: method, call)
+        try SpecBuilder.claim(&routingSetBy, "routing", by: method, caller: Slot.routingCaller, call)
     }
 
     /// Records which call set a one-of group, or raises when one already did.
-    private static func claim(_ slot: inout Claim?, _ group: String, by method: String, _ call: LuaCall) throws {
-        if let previous = slot {
-            throw LuaError.runtime("\(method): \(group) is already set by \(previous); a gateway has exactly one \(group)")
+    private static func claim(_ claim: inout Claim?, _ group: String, by method: String, caller: Int32,
+                              _ call: LuaCall) throws {
+        let values = call.objectValues(1)
+        if let previous = claim {
+            let by = previous.line.map { "\(previous.method) at \(values.place(caller, line: $0))" } ?? previous.method
+            throw LuaError.runtime("\(method): \(group) is already set by \(by); a gateway has exactly one \(group)")
         }
-        slot = Claim(method: method, location: call.callerLocation)
+        claim = Claim(method: method, line: values.setCaller(caller))
     }
 
     static let help = [

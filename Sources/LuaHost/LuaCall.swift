@@ -1,5 +1,4 @@
 import CLua
-import Glibc
 
 /// Lua's type tags, as Swift sees them.
 public enum LuaType: Int32, Sendable {
@@ -208,22 +207,6 @@ public struct LuaCall {
         return LuaCall.string(at: -1, in: L)
     }
 
-    /// "chunk:line" of the Lua code that called this function, nil when that is not
-    /// Lua code: for a message that names an earlier call. Cheaper than
-    /// `callerPosition` (no Lua string is made), so it can be kept on every call.
-    public var callerLocation: LuaLocation? {
-        var ar = lua_Debug()
-        guard lua_getstack(L, 1, &ar) != 0, lua_getinfo(L, "Sl", &ar) != 0, ar.currentline > 0 else { return nil }
-        var location = LuaLocation(line: Int(ar.currentline))
-        withUnsafeBytes(of: &ar.short_src) { source in
-            guard let from = source.baseAddress else { return }
-            let n = strnlen(from.assumingMemoryBound(to: CChar.self), min(source.count, location.chunkBytes.count))
-            withUnsafeMutableBytes(of: &location.chunkBytes) { $0.baseAddress?.copyMemory(from: from, byteCount: n) }
-            location.chunkCount = n
-        }
-        return location
-    }
-
     /// Pushes the Lua value for `error`: a structured value as is, anything else
     /// as a message positioned at the calling Lua line.
     func pushError(_ error: Error) {
@@ -236,22 +219,4 @@ public struct LuaCall {
             push(callerPosition + String(describing: error))
         }
     }
-}
-
-/// A line of a Lua chunk, shown as "chunk:line". The chunk's name (Lua's
-/// `short_src`, at most LUA_IDSIZE bytes) is kept inline: recording one allocates nothing.
-public struct LuaLocation: Sendable, CustomStringConvertible {
-    var chunkBytes = InlineArray<60, UInt8>(repeating: 0)
-    var chunkCount = 0
-    public let line: Int
-
-    init(line: Int) { self.line = line }
-
-    public var chunk: String {
-        var bytes: [UInt8] = []
-        for i in 0..<chunkCount { bytes.append(chunkBytes[i]) }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    public var description: String { "\(chunk):\(line)" }
 }

@@ -223,6 +223,9 @@ public struct LuaObjectValues {
         self.object = object
     }
 
+    /// Stack slots the functions below may use at once (a writer's table included).
+    @usableFromInline static let stackRoom: Int32 = 8
+
     /// Slot `slot` holds the value at stack index `argument`. Stack effect: 0.
     @inlinable public func set(_ slot: Int32, argument: Int32) {
         lua_pushvalue(L, argument)
@@ -237,7 +240,6 @@ public struct LuaObjectValues {
 
     /// Adds the value at stack index `argument` to the list in `slot`. Stack effect: 0.
     @inlinable public func append(_ slot: Int32, argument: Int32) {
-        _ = lua_checkstack(L, 4)
         switch lua_getiuservalue(L, object, slot) {
         case LUA_TSTRING:
             lua_createtable(L, 4, 0)
@@ -275,7 +277,6 @@ public struct LuaObjectValues {
     /// as soon as one is not UTF-8 (the caller then reads them as Strings, repaired).
     /// Stack effect: 0.
     @inlinable public func texts(_ slot: Int32, _ visit: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
-        _ = lua_checkstack(L, 3)
         defer { gwlua_pop(L, 1) }
         switch lua_getiuservalue(L, object, slot) {
         case LUA_TSTRING:
@@ -312,6 +313,34 @@ public struct LuaObjectValues {
         }
     }
 
+    /// Keeps in `slot` the Lua function that called the running one and answers the
+    /// line it is at: a place recorded for a message that may come later (`place`),
+    /// without formatting the chunk's name now. Nil, and nothing kept, when the
+    /// caller is not Lua code. Stack effect: 0.
+    @inlinable public func setCaller(_ slot: Int32) -> Int? {
+        var ar = lua_Debug()
+        guard lua_getstack(L, 1, &ar) != 0, lua_getinfo(L, "fl", &ar) != 0 else { return nil }
+        guard ar.currentline > 0 else {
+            gwlua_pop(L, 1)
+            return nil
+        }
+        lua_setiuservalue(L, object, slot)
+        return Int(ar.currentline)
+    }
+
+    /// "chunk:line" for a place `setCaller` kept in `slot`. Stack effect: 0.
+    public func place(_ slot: Int32, line: Int) -> String {
+        var ar = lua_Debug()
+        guard lua_getiuservalue(L, object, slot) == LUA_TFUNCTION, lua_getinfo(L, ">S", &ar) != 0 else {
+            gwlua_pop(L, 1)
+            return "?:\(line)"
+        }
+        let chunk = withUnsafeBytes(of: &ar.short_src) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return "\(chunk):\(line)"
+    }
+
     /// The string in `slot`, nil when it holds none. Stack effect: 0.
     public func string(_ slot: Int32) -> String? { has(slot) ? strings(slot).first : nil }
 
@@ -321,8 +350,11 @@ public struct LuaObjectValues {
 
 extension LuaCall {
     /// The Lua values kept by the object at `index` (of a class with value slots).
+    /// Room for what its functions push (at most four values at a time, all popped
+    /// again) is made here, once, not on every call.
     @inlinable public func objectValues(_ index: Int32) -> LuaObjectValues {
-        LuaObjectValues(L: L, object: lua_absindex(L, index))
+        _ = lua_checkstack(L, LuaObjectValues.stackRoom)
+        return LuaObjectValues(L: L, object: lua_absindex(L, index))
     }
 }
 
@@ -338,7 +370,6 @@ extension LuaTableWriter {
     /// given another text. An empty slot is left out unless `keepsEmpty`. Stack effect: 0.
     @inlinable public func set(_ name: StaticString, list values: LuaObjectValues, _ slot: Int32,
                                keepsEmpty: Bool = true, replacing: [(index: Int, spelling: String)] = []) {
-        _ = lua_checkstack(L, 4)
         guard values.push(slot) > LUA_TNIL || keepsEmpty else {
             gwlua_pop(L, 1)
             return

@@ -221,6 +221,18 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
             b:path_routing()
             b:header_routing("X")
             """) == "spec:3: header_routing: routing is already set by path_routing at spec:2; a gateway has exactly one routing")
+        // The first call's chunk is named even after that chunk is gone (as a REPL line
+        // is), and a call from C (pcall) has no line to name.
+        #expect(try state.failure("""
+            b = load("return gateway.builder('x'):path_routing()", "=earlier")()
+            collectgarbage() collectgarbage()
+            b:header_routing("X")
+            """) == "spec:3: header_routing: routing is already set by path_routing at earlier:1; a gateway has exactly one routing")
+        #expect(try state.failure("""
+            local b = gateway.builder("x")
+            pcall(b.coreweave_auth, b)
+            b:coreweave_auth()
+            """) == "spec:3: coreweave_auth: auth is already set by coreweave_auth; a gateway has exactly one auth")
         #expect(try state.failure(#"gateway.builder("x"):wandb_auth{apikey = "k"}"#)
             == "spec:1: wandb_auth: unknown field 'apikey' (known: apiKey, serverUrl, enableUsageReports, enableRateLimiting)")
         #expect(try state.failure(#"gateway.builder("x"):zone(4)"#) == "spec:1: bad argument #1 to 'zone' (string expected, got number)")
