@@ -347,6 +347,119 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
         }
         #expect(try state.eval("return 1 + 1") == .integer(2))
     }
+
+    /// The three ways to a spec must agree on random near-valid specs with odd strings
+    /// (empty, spaces, upper case, not UTF-8, CR LF, long labels, bad UUIDs and ranges):
+    /// gateway.new (copied and checked on bytes when it can), the document path
+    /// (gateway.validate, gateway.to_json) and the builder, on validity, the error
+    /// paths, and the spec made, with and without known zones.
+    @Test func tableBuilderAndDocumentPathsAgree() throws {
+        let state = try gatewayState()
+        let script = #"""
+        math.randomseed(...)
+        local function pick(t) return t[math.random(#t)] end
+        local texts = {"llm", "LLM", "", " llm", "llm ", "a\255b", "ünï", "x-y", "-x", string.rep("a", 64), "US-EAST-04A",
+                       "us-east-04a", "US-WEST-04A", "a.example.com", "*.b.example.com", "c.example.com.", "a..b", "bad_name.io",
+                       "7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c", "7F1C2A3B-0D4E-4F5A-8B6C-1D2E3F4A5B6C", "not-a-uuid", "X-Model",
+                       "X\r\nY", string.rep("h", 101), "10.0.0.0/8", "10.0.0.1/8", "2001:db8::/32", "300.0.0.0/8", "https://api.wandb.ai",
+                       "http://api.wandb.ai", "https://", "API_TYPE_OPENAI", "API_TYPE_UNSPECIFIED", "API_TYPE_X"}
+        local function list(n) local t = {} for i = 1, n do t[i] = pick(texts) end return t end
+        local function spec()
+          local t = {name = pick(texts)}
+          if math.random(6) > 1 then t.zones = list(math.random(0, 3)) end
+          if math.random(5) == 1 then t.id = pick(texts) end
+          local auth = math.random(7)
+          if auth <= 4 then t.coreWeaveAuth = {} end
+          if auth >= 4 and auth <= 6 then
+            t.weightsAndBiasesAuth = {}
+            if math.random(2) == 1 then t.weightsAndBiasesAuth.apiKey = pick({"k", ""}) end
+            if math.random(3) > 1 then t.weightsAndBiasesAuth.serverUrl = pick(texts) end
+            if math.random(3) == 1 then t.weightsAndBiasesAuth.enableUsageReports = math.random(2) == 1 end
+            if math.random(3) == 1 then t.weightsAndBiasesAuth.enableRateLimiting = math.random(2) == 1 end
+          end
+          local routing = math.random(7)
+          if routing <= 2 then t.bodyBasedRouting = {apiType = pick({"API_TYPE_OPENAI", "API_TYPE_OPENAI", pick(texts)})} end
+          if routing >= 2 and routing <= 4 then t.headerBasedRouting = {headerName = pick(texts)} end
+          if routing >= 4 and routing <= 6 then t.pathBasedRouting = {} end
+          if math.random(3) == 1 then
+            t.endpointConfiguration = {}
+            if math.random(4) > 1 then t.endpointConfiguration.additionalDns = list(math.random(0, 20)) end
+            if math.random(3) == 1 then t.endpointConfiguration.allowedSourceIpRanges = list(math.random(0, 3)) end
+          end
+          return t
+        end
+        -- The builder made from the same table, or nil when the table has a shape it cannot make.
+        local function build(t, options)
+          if t.coreWeaveAuth and t.weightsAndBiasesAuth then return nil end
+          local n = (t.bodyBasedRouting and 1 or 0) + (t.headerBasedRouting and 1 or 0) + (t.pathBasedRouting and 1 or 0)
+          if n > 1 then return nil end
+          local b = gateway.builder(t.name)
+          for _, z in ipairs(t.zones or {}) do b:zone(z) end
+          if t.id then b:id(t.id) end
+          if t.coreWeaveAuth then b:coreweave_auth() end
+          if t.weightsAndBiasesAuth then b:wandb_auth(t.weightsAndBiasesAuth) end
+          if t.bodyBasedRouting then b:body_routing(t.bodyBasedRouting.apiType) end
+          if t.headerBasedRouting then b:header_routing(t.headerBasedRouting.headerName) end
+          if t.pathBasedRouting then b:path_routing() end
+          local e = t.endpointConfiguration
+          if e and not e.additionalDns and not e.allowedSourceIpRanges then return nil end  -- {} has no builder call
+          if e and e.additionalDns then
+            if #e.additionalDns == 0 then return nil end
+            b:additional_dns(table.unpack(e.additionalDns))
+          end
+          if e and e.allowedSourceIpRanges and #e.allowedSourceIpRanges > 0 then b:allowed_source_ip_ranges(table.unpack(e.allowedSourceIpRanges)) end
+          if e and e.allowedSourceIpRanges and #e.allowedSourceIpRanges == 0 and not e.additionalDns then return nil end
+          return pcall(b.build, b, options)
+        end
+        local function errorPaths(issues)
+          local out = {}
+          for _, i in ipairs(issues) do if i.severity == "error" then out[#out + 1] = i.path end end
+          return table.concat(out, ",")
+        end
+        local function check(holds, what, t)
+          if holds then return end
+          local shown, text = pcall(json.encode, t)
+          error(what .. " " .. (shown and text or "a spec with bytes that are not UTF-8"), 2)
+        end
+        local counts = {valid = 0, invalid = 0, built = 0}
+        for round = 1, 1500 do
+          local t = spec()
+          local options = math.random(2) == 1 and {zones = {"US-EAST-04A", "US-WEST-04A"}} or nil
+          local valid, issues = gateway.validate(t, options)
+          local ok, made = pcall(gateway.new, t, options)
+          check(ok == valid, "gateway.new and gateway.validate disagree on", t)
+          if ok then
+            counts.valid = counts.valid + 1
+            if not options then check(json.encode(made) == gateway.to_json(t), "gateway.new made another spec of", t) end
+            for _, z in ipairs(options and made.zones or {}) do
+              check(z == "US-EAST-04A" or z == "US-WEST-04A", "gateway.new kept a zone's spelling in", t)
+            end
+            check(json.encode(gateway.new(made, options)) == json.encode(made), "a spec is not its own spec:", t)
+          else
+            counts.invalid = counts.invalid + 1
+            check(errorPaths(made.issues) == errorPaths(issues), "other errors for", t)
+          end
+          local built, result = build(t, options)
+          if built ~= nil then
+            counts.built = counts.built + 1
+            check(built == ok, "the builder and gateway.new disagree on", t)
+            if built then check(json.encode(result) == json.encode(made), "the builder made another spec of", t)
+            else check(errorPaths(result.issues) == errorPaths(issues), "the builder reports other errors for", t) end
+          end
+        end
+        return counts.valid, counts.invalid, counts.built
+        """#
+        for seed in 1...3 {
+            try state.load(script, name: "=agree")
+            try state.push(.integer(Int64(seed)))
+            let counts = try state.pcall(arguments: 1)
+            // Each kind must be met often enough to mean something.
+            for count in counts {
+                guard case .integer(let n) = count else { Issue.record("not a count: \(counts)"); continue }
+                #expect(n > 100, "\(counts)")
+            }
+        }
+    }
 }
 
 @Suite struct GatewayOptionTests {
