@@ -10,6 +10,8 @@ final class SpecBuilder {
     var authSetBy: Claim?
     var routingSetBy: Claim?
     var coreWeaveAuth = false, endpoint = false, wandb = false
+    /// Whether the slots that are often empty hold anything (so :build does not look).
+    var hasID = false, hasSourceRanges = false
     /// The one routing set (its strings are in `Slot.apiType` or `Slot.headerName`).
     var routing: Routing?
     enum Routing { case body, header, path }
@@ -59,9 +61,10 @@ final class SpecBuilder {
             for zone in zones { values.append(Slot.zones, zone) }
             return chain(call)
         }
-        .method("id") { _, call in
+        .method("id") { b, call in
             try call.checkString(2)
             call.objectValues(1).set(Slot.id, argument: 2)
+            b.hasID = true
             return chain(call)
         }
         .method("coreweave_auth") { b, call in
@@ -131,7 +134,7 @@ final class SpecBuilder {
         }
         .method("allowed_source_ip_ranges") { b, call in
             try appendStrings(call, to: Slot.sourceRanges, "CIDR range")
-            b.endpoint = true
+            (b.endpoint, b.hasSourceRanges) = (true, true)
             return chain(call)
         }
         .method("build") { b, call in
@@ -174,22 +177,30 @@ final class SpecBuilder {
 
     /// The builder's spec with its strings borrowed; false when one is not UTF-8.
     func read(_ values: LuaObjectValues, into spec: inout BorrowedSpec) -> Bool {
-        guard values.texts(Slot.name, { spec.name = $0 }), values.texts(Slot.id, { spec.id = $0 }),
-              values.texts(Slot.apiType, { spec.apiType = $0 }),
-              values.texts(Slot.headerName, { spec.headerName = $0 }) else { return false }
+        guard values.texts(Slot.name, { spec.name = $0 }) else { return false }
+        if hasID { guard values.texts(Slot.id, { spec.id = $0 }) else { return false } }
+        switch routing {
+        case .body?: guard values.texts(Slot.apiType, { spec.apiType = $0 }) else { return false }
+        case .header?: guard values.texts(Slot.headerName, { spec.headerName = $0 }) else { return false }
+        case .path?: spec.hasPathRouting = true
+        case nil: break
+        }
         spec.start(.zones)
         guard values.texts(Slot.zones, { spec.append($0) }) else { return false }
-        spec.start(.additionalDns)
-        guard values.texts(Slot.additionalDns, { spec.append($0) }) else { return false }
-        spec.start(.allowedSourceIpRanges)
-        guard values.texts(Slot.sourceRanges, { spec.append($0) }) else { return false }
+        if endpoint {
+            spec.start(.additionalDns)
+            guard values.texts(Slot.additionalDns, { spec.append($0) }) else { return false }
+        }
+        if hasSourceRanges {
+            spec.start(.allowedSourceIpRanges)
+            guard values.texts(Slot.sourceRanges, { spec.append($0) }) else { return false }
+        }
         if wandb {
             spec.hasWandbAuth = true
             guard values.texts(Slot.apiKey, { spec.wandbAPIKey = $0 }),
                   values.texts(Slot.serverURL, { spec.wandbServerURL = $0 }) else { return false }
         }
         spec.hasCoreWeaveAuth = coreWeaveAuth
-        spec.hasPathRouting = routing == .path
         return true
     }
 
@@ -217,7 +228,7 @@ final class SpecBuilder {
     /// builder's Lua strings. Stack effect: +1.
     func push(_ values: LuaObjectValues, respelling zones: [(index: Int, spelling: String)], in call: LuaCall) {
         call.pushTable(records: 6, metatable: SpecsAPI.specMetatable) { t in
-            t.set("id", values, Slot.id)
+            if hasID { t.set("id", values, Slot.id) }
             t.set("name", values, Slot.name)
             t.set("zones", list: values, Slot.zones, replacing: zones)
             if coreWeaveAuth { t.set("coreWeaveAuth") }
@@ -232,7 +243,7 @@ final class SpecBuilder {
             if endpoint {
                 t.set("endpointConfiguration", records: 2) { c in
                     c.set("additionalDns", list: values, Slot.additionalDns)
-                    c.set("allowedSourceIpRanges", list: values, Slot.sourceRanges, keepsEmpty: false)
+                    if hasSourceRanges { c.set("allowedSourceIpRanges", list: values, Slot.sourceRanges) }
                 }
             }
             switch routing {

@@ -350,11 +350,11 @@ public struct LuaObjectValues {
 
 extension LuaCall {
     /// The Lua values kept by the object at `index` (of a class with value slots).
-    /// Room for what its functions push (at most four values at a time, all popped
-    /// again) is made here, once, not on every call.
+    /// Its functions push at most `LuaObjectValues.stackRoom` values at a time (all
+    /// popped again), within the LUA_MINSTACK (20) free slots every C function
+    /// starts with; a binding that pushes more first reserves them (`reserve`).
     @inlinable public func objectValues(_ index: Int32) -> LuaObjectValues {
-        _ = lua_checkstack(L, LuaObjectValues.stackRoom)
-        return LuaObjectValues(L: L, object: lua_absindex(L, index))
+        LuaObjectValues(L: L, object: lua_absindex(L, index))
     }
 }
 
@@ -367,13 +367,10 @@ extension LuaTableWriter {
 
     /// `name` = a new marked list of the strings in `slot` of `values` (nothing,
     /// one string or a list), with the items `replacing` names (by position from 0)
-    /// given another text. An empty slot is left out unless `keepsEmpty`. Stack effect: 0.
+    /// given another text. Stack effect: 0.
     @inlinable public func set(_ name: StaticString, list values: LuaObjectValues, _ slot: Int32,
-                               keepsEmpty: Bool = true, replacing: [(index: Int, spelling: String)] = []) {
-        guard values.push(slot) > LUA_TNIL || keepsEmpty else {
-            gwlua_pop(L, 1)
-            return
-        }
+                               replacing: [(index: Int, spelling: String)] = []) {
+        values.push(slot)
         let source = lua_gettop(L)
         switch lua_type(L, source) {
         case LUA_TSTRING:
