@@ -132,7 +132,8 @@ enum ClientAPI {
             }
             guard let token = options.string("token") ?? settings.token, !token.isEmpty else {
                 throw LuaAPIError(error: APIError(code: .config,
-                    message: "no API token: set \(settings.tokenSource) (or pass token = … to gateway.client)"))
+                    message: "no API token: set \(settings.tokenSource)"
+                        + (settings.scriptIsUsers ? " (or pass token = … to gateway.client)" : "")))
             }
             let configuration = ClientConfiguration(
                 endpoint: options.string("endpoint") ?? settings.endpoint, token: token,

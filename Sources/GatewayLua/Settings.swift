@@ -22,6 +22,9 @@ public struct GatewaySettings: Sendable {
     public var safe = false
     /// Draw a progress bar on stderr (it is a terminal).
     public var progress = false
+    /// Whether the script is the user's, who may pass a token to gateway.client: the
+    /// "no API token" message then says so. A fleet command's built-in script is not.
+    public var scriptIsUsers = true
     /// What apply runs did, for the process's exit status and metrics.
     public let report = RunReport()
 

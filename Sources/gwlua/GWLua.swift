@@ -102,7 +102,8 @@ private func runLua(options: HostConfig, arguments: [String], scriptStart: Int, 
     }
     defer { withExtendedLifetime(lock) {} }
     bootstrapLogging(level: options.logLevel, environment: environment)
-    let (settings, server) = try options.settings(environment: environment)
+    var (settings, server) = try options.settings(environment: environment)
+    settings.scriptIsUsers = builtin == nil
     report.value = settings.report
     var runner = LuaStandalone(arguments: arguments, scriptStart: scriptStart, environment: environment)
     runner.version = "gwlua \(GWLua.version) (\(LuaVersion.copyright))"

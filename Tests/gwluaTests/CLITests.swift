@@ -439,6 +439,12 @@ func startSim(_ extra: [String]) throws -> (Process, String) {
         let noToken = try gwlua(["run", "-e", "gateway.client()"], environment: ["COREWEAVE_API_TOKEN": ""])
         #expect(noToken.status == 78)
         #expect(noToken.stderr.contains("CONFIG: no API token: set COREWEAVE_API_TOKEN"))
+        #expect(noToken.stderr.contains("(or pass token = … to gateway.client)"))
+        // A fleet command runs no script of the user's: its message names only what the user can set.
+        let fleet = try gwlua(["list", "--endpoint", "http://127.0.0.1:9"], environment: ["COREWEAVE_API_TOKEN": ""])
+        #expect(fleet.status == 78)
+        #expect(fleet.stderr.contains("no API token: set COREWEAVE_API_TOKEN, COREWEAVE_API_TOKEN_FILE or --token-file"), "\(fleet.stderr)")
+        #expect(!fleet.stderr.contains("gateway.client"), "\(fleet.stderr)")
         let otherVar = try gwlua(["run", "--token-env", "MY_TOKEN", "-e", "gateway.client()"])
         #expect(otherVar.stderr.contains("set MY_TOKEN"))
         let plain = try gwlua(["run", "--endpoint", "http://api.example.com", "-e", "gateway.client()"],
