@@ -25,7 +25,8 @@ final class SpecBuilder {
         let line: Int?
     }
 
-    /// Where the builder keeps each string or list of strings (its Lua values).
+    /// Where the builder keeps its Lua values: its strings and lists of strings, and
+    /// the functions whose calls made its claims.
     enum Slot {
         static let name: Int32 = 1, id: Int32 = 2, zones: Int32 = 3, apiType: Int32 = 4, headerName: Int32 = 5
         static let additionalDns: Int32 = 6, sourceRanges: Int32 = 7, apiKey: Int32 = 8, serverURL: Int32 = 9

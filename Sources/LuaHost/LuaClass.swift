@@ -223,9 +223,6 @@ public struct LuaObjectValues {
         self.object = object
     }
 
-    /// Stack slots the functions below may use at once (a writer's table included).
-    @usableFromInline static let stackRoom: Int32 = 8
-
     /// Slot `slot` holds the value at stack index `argument`. Stack effect: 0.
     @inlinable public func set(_ slot: Int32, argument: Int32) {
         lua_pushvalue(L, argument)
@@ -350,9 +347,9 @@ public struct LuaObjectValues {
 
 extension LuaCall {
     /// The Lua values kept by the object at `index` (of a class with value slots).
-    /// Its functions push at most `LuaObjectValues.stackRoom` values at a time (all
-    /// popped again), within the LUA_MINSTACK (20) free slots every C function
-    /// starts with; a binding that pushes more first reserves them (`reserve`).
+    /// Its functions push at most four values at a time (all popped again), within
+    /// the LUA_MINSTACK (20) free slots every C function starts with; a binding that
+    /// pushes more first reserves them (`reserve`).
     @inlinable public func objectValues(_ index: Int32) -> LuaObjectValues {
         LuaObjectValues(L: L, object: lua_absindex(L, index))
     }
