@@ -177,6 +177,8 @@ struct LuaJSONEncoder {
     var visiting: RawBuffer<UnsafeRawPointer>
     var keys: RawBuffer<(key: UnsafeBufferPointer<UInt8>, slot: Int32)>
     static let maxDepth = LuaConverter.maxDepth
+    /// Objects with more keys than this are sorted by the standard sort.
+    static let insertionSortLimit = 32
 
     /// The encoder's working buffers, reused from one json.encode to the next (as
     /// cjson keeps its buffer): allocations per call were a fifth of a small encode.
@@ -357,8 +359,9 @@ struct LuaJSONEncoder {
         output.append(UInt8(ascii: "\""))
     }
 
-    /// Sorts `keys[first...]` by their bytes (an object's handful of keys: insertion
-    /// sort, comparing first bytes before calling memcmp).
+    /// Sorts `keys[first...]` by their bytes, comparing first bytes before calling
+    /// memcmp: an object's handful of keys by insertion sort, a big table's by the
+    /// standard sort (insertion sort is quadratic: 100,000 keys would take minutes).
     private mutating func sortKeys(from first: Int) {
         keys.withBuffer { all in
             func less(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -366,6 +369,11 @@ struct LuaJSONEncoder {
                 if x.pointee != y.pointee { return x.pointee < y.pointee }
                 let c = memcmp(x, y, min(a.count, b.count))
                 return c != 0 ? c < 0 : a.count < b.count
+            }
+            guard all.count - first <= LuaJSONEncoder.insertionSortLimit else {
+                var tail = UnsafeMutableBufferPointer(rebasing: all[first...])
+                tail.sort { less($0.key, $1.key) }
+                return
             }
             for i in (first + 1)..<all.count {
                 let item = all[i]

@@ -22,6 +22,21 @@ import Testing
             end
             return json.decode(text).k000 == nil and "ok"
             """) == "ok")
+        // Both sorts (a handful of keys, and past 32) give bytewise order, prefixes first.
+        #expect(try state.eval("""
+            for _, n in ipairs{2, 31, 32, 33, 200} do
+              local t, keys = {}, {}
+              for i = 1, n do
+                local k = string.rep("b", i % 3) .. string.char(97 + (i * 37) % 26) .. i
+                t[k] = i keys[#keys + 1] = k
+              end
+              table.sort(keys)
+              local parts = {}
+              for i, k in ipairs(keys) do parts[i] = '"' .. k .. '":' .. t[k] end
+              if json.encode(t) ~= "{" .. table.concat(parts, ",") .. "}" then return "out of order with " .. n .. " keys" end
+            end
+            return "ok"
+            """) == "ok")
     }
 
     @Test func numbersKeepTheirKind() throws {
