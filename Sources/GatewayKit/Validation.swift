@@ -403,21 +403,11 @@ public enum SpecValidator {
     }
 
     /// `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
-    public static func isDNSLabel(_ s: String) -> Bool {
-        var s = s
-        return s.withUTF8 { isDNSLabel(bytes: $0) }
-    }
-
     static func isDNSLabel(bytes b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !b.isEmpty, b.count <= 63 else { return false }
         func alnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
         guard alnum(b[0]), alnum(b[b.count - 1]) else { return false }
         return b.allSatisfy { alnum($0) || $0 == 45 }
-    }
-
-    public static func isUUID(_ s: String) -> Bool {
-        var s = s
-        return s.withUTF8 { isUUID(bytes: $0) }
     }
 
     static func isUUID(bytes b: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -105,8 +105,7 @@ final class SpecBuilder {
             return chain(call)
         }
         .method("body_routing") { b, call in
-            let given = call.type(at: 2) != .nil && call.type(at: 2) != .none
-            if given { try call.checkString(2) }
+            let given = try call.checkOptionalString(2)
             try b.setRouting("body_routing", call)
             b.routing = .body
             if given {

@@ -65,8 +65,16 @@ public enum JSONModule {
     /// (it is looked up for every array pushed and every table encoded).
     nonisolated(unsafe) static let arrayMarkerKey = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1))
 
-    /// Pushes the metatable that marks tables as JSON arrays (see `json.array`), so `{}` encodes as `[]`.
-    public static func pushArrayMarker(_ L: OpaquePointer) {
+    /// Marks the table at `index` as a JSON array (see `json.array`), so `{}` encodes
+    /// as `[]`: every list gwlua makes goes through here. Stack effect: 0.
+    public static func markArray(_ L: OpaquePointer, at index: Int32) {
+        let table = lua_absindex(L, index)
+        pushArrayMarker(L)
+        lua_setmetatable(L, table)
+    }
+
+    /// Pushes the metatable that marks tables as JSON arrays. Stack effect: +1.
+    static func pushArrayMarker(_ L: OpaquePointer) {
         if lua_rawgetp(L, gwlua_registryindex(), arrayMarkerKey) == LUA_TTABLE { return }
         gwlua_pop(L, 1)
         _ = luaL_newmetatable(L, arrayMarkerName)  // __name is all it needs
@@ -90,8 +98,7 @@ public enum JSONModule {
             }
             lua_settop(call.L, 1)
         }
-        pushArrayMarker(call.L)
-        lua_setmetatable(call.L, -2)
+        markArray(call.L, at: -1)
         return 1
     }
 
@@ -142,8 +149,7 @@ struct LuaStackBuilder: JSONBuilder {
         try room()
         if lua_checkstack(L, 4) == 0 { throw LuaError.message("stack overflow decoding JSON") }
         lua_createtable(L, 4, 0)
-        JSONModule.pushArrayMarker(L)
-        lua_setmetatable(L, -2)
+        JSONModule.markArray(L, at: -1)
         return 0
     }
     func append(_ value: Void, to array: inout lua_Integer) throws {

@@ -101,6 +101,14 @@ public struct LuaCall {
         if lua_type(L, i) != LUA_TSTRING { throw typeError(i, expected: "string") }
     }
 
+    /// Requires a string or nothing (none or nil) at `i`, without reading it into
+    /// Swift: whether a string is there.
+    public func checkOptionalString(_ i: Int32) throws -> Bool {
+        if gwlua_isnoneornil(L, i) != 0 { return false }
+        try checkString(i)
+        return true
+    }
+
     /// Requires any value (not none) at `i`.
     public func checkAny(_ i: Int32) throws {
         if lua_type(L, i) == LUA_TNONE { throw argumentError(i, "value expected") }

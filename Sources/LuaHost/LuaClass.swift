@@ -263,10 +263,26 @@ public struct LuaObjectValues {
         gwlua_pop(L, 1)
     }
 
-    /// Whether slot `slot` holds anything. Stack effect: 0.
-    @inlinable public func has(_ slot: Int32) -> Bool {
+    /// Calls `visit` with each string of `slot` on top of the stack (the string, or
+    /// each item of a list; none when the slot is empty) until it answers false;
+    /// false then. Stack effect: 0.
+    @inlinable func forEachItem(_ slot: Int32, _ visit: () -> Bool) -> Bool {
         defer { gwlua_pop(L, 1) }
-        return lua_getiuservalue(L, object, slot) > LUA_TNIL
+        switch lua_getiuservalue(L, object, slot) {
+        case LUA_TSTRING: return visit()
+        case LUA_TTABLE:
+            let n = lua_Integer(lua_rawlen(L, -1))
+            var i: lua_Integer = 1
+            while i <= n {
+                lua_rawgeti(L, -1, i)
+                let more = visit()
+                gwlua_pop(L, 1)
+                guard more else { return false }
+                i += 1
+            }
+            return true
+        default: return true
+        }
     }
 
     /// Visits the UTF-8 of each string in `slot` (one for a string, each item of a
@@ -274,40 +290,21 @@ public struct LuaObjectValues {
     /// as soon as one is not UTF-8 (the caller then reads them as Strings, repaired).
     /// Stack effect: 0.
     @inlinable public func texts(_ slot: Int32, _ visit: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
-        defer { gwlua_pop(L, 1) }
-        switch lua_getiuservalue(L, object, slot) {
-        case LUA_TSTRING:
+        forEachItem(slot) {
             guard let text = LuaFieldValue.text(at: -1, in: L) else { return false }
             visit(text)
-        case LUA_TTABLE:
-            let n = lua_Integer(lua_rawlen(L, -1))
-            var i: lua_Integer = 1
-            while i <= n {
-                lua_rawgeti(L, -1, i)
-                let text = LuaFieldValue.text(at: -1, in: L)
-                gwlua_pop(L, 1)
-                guard let text else { return false }
-                visit(text)
-                i += 1
-            }
-        default: break
+            return true
         }
-        return true
     }
 
     /// The strings in `slot` as Swift Strings (invalid UTF-8 repaired). Stack effect: 0.
     public func strings(_ slot: Int32) -> [String] {
-        defer { gwlua_pop(L, 1) }
-        switch lua_getiuservalue(L, object, slot) {
-        case LUA_TSTRING: return [LuaCall.string(at: -1, in: L)]
-        case LUA_TTABLE:
-            return (0..<Int(lua_rawlen(L, -1))).map { i in
-                lua_rawgeti(L, -1, lua_Integer(i + 1))
-                defer { gwlua_pop(L, 1) }
-                return LuaCall.string(at: -1, in: L)
-            }
-        default: return []
+        var out: [String] = []
+        _ = forEachItem(slot) {
+            out.append(LuaCall.string(at: -1, in: L))
+            return true
         }
+        return out
     }
 
     /// Keeps in `slot` the Lua function that called the running one and answers the
@@ -339,7 +336,10 @@ public struct LuaObjectValues {
     }
 
     /// The string in `slot`, nil when it holds none. Stack effect: 0.
-    public func string(_ slot: Int32) -> String? { has(slot) ? strings(slot).first : nil }
+    public func string(_ slot: Int32) -> String? {
+        defer { gwlua_pop(L, 1) }
+        return lua_getiuservalue(L, object, slot) == LUA_TSTRING ? LuaCall.string(at: -1, in: L) : nil
+    }
 
     /// Pushes the value in `slot` and answers its type. Stack effect: +1.
     @inlinable @discardableResult func push(_ slot: Int32) -> Int32 { lua_getiuservalue(L, object, slot) }
@@ -390,8 +390,7 @@ extension LuaTableWriter {
             LuaCall(state: L).push(item.spelling)
             lua_rawseti(L, -2, lua_Integer(item.index + 1))
         }
-        JSONModule.pushArrayMarker(L)
-        lua_setmetatable(L, -2)
+        JSONModule.markArray(L, at: -1)
         lua_rotate(L, source, -1)  // the source slot value off the stack
         gwlua_pop(L, 1)
         key(name)

@@ -185,8 +185,7 @@ extension LuaCall {
             pushItem(item)
             lua_rawseti(L, -2, lua_Integer(i + 1))
         }
-        JSONModule.pushArrayMarker(L)
-        lua_setmetatable(L, -2)
+        JSONModule.markArray(L, at: -1)
     }
 
     /// A table of fields, each value pushed by `pushValue`. Stack effect: +1.

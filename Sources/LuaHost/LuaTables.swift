@@ -190,8 +190,7 @@ public struct LuaTableCopy {
             return false
         }
         if n > 0 || keepsEmpty {
-            JSONModule.pushArrayMarker(L)
-            lua_setmetatable(L, copy)
+            JSONModule.markArray(L, at: copy)
             lua_pushvalue(L, list - 1)
             lua_pushvalue(L, copy)
             lua_rawset(L, index)
