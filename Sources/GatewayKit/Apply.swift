@@ -249,7 +249,7 @@ public enum Applier {
         case .update:
             // The whole spec: the API takes no field mask (API.md).
             guard let id = item.id, let spec = item.desired else { return nil }
-            let updated = try await client.update(id, spec)
+            let updated = try await client.update(id, spec, base: item.existing?.spec)
             guard options.wait, updated.status.status != .ready else { return updated }
             return try await ready(id)
         case .unchanged:
@@ -259,7 +259,9 @@ public enum Applier {
             guard let id = item.id else { return nil }
             return try await delete(id, existing: item.existing, client: client, options: options)
         case .replace:
-            guard let old = item.id, let spec = item.desired else { return nil }
+            guard let old = item.id, let desired = item.desired else { return nil }
+            // The new gateway keeps what the old one holds that the spec does not manage.
+            let spec = item.existing.map { desired.merged(over: $0.spec) } ?? desired
             let created = try await client.create(spec)
             guard let id = created.spec.id else { return created }
             // The old gateway serves until the new one does.

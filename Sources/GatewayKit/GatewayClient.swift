@@ -186,10 +186,15 @@ public final class GatewayClient: Sendable {
         return try await call(.GET, path, as: GatewayList.self).items
     }
 
-    public func update(_ id: String, _ spec: GatewaySpec) async throws -> Gateway {
-        var spec = spec
-        spec.id = nil
-        return try await call(.PATCH, "\(Self.path)/\(escape(id))", body: try spec.requestJSON(), as: GatewayEnvelope.self).gateway
+    /// Sends the whole spec (the API takes no field mask), merged over what the
+    /// gateway holds (`base`, else read now): fields gwlua does not know and optional
+    /// fields the spec leaves unset go back as they are instead of being reset.
+    public func update(_ id: String, _ spec: GatewaySpec, base: GatewaySpec? = nil) async throws -> Gateway {
+        let holds: GatewaySpec
+        if let base { holds = base } else { holds = try await get(id).spec }
+        var body = spec.merged(over: holds)
+        body.id = nil
+        return try await call(.PATCH, "\(Self.path)/\(escape(id))", body: try body.requestJSON(), as: GatewayEnvelope.self).gateway
     }
 
     public func delete(_ id: String) async throws -> Gateway {
@@ -407,16 +412,10 @@ extension GatewaySpec {
     /// Whether `self` (an answer's spec) is what `request` asked for: the API
     /// never returns the W&B apiKey and adds server fields, so those are not compared.
     public func sameRequest(as request: GatewaySpec) -> Bool {
-        func normalised(_ s: GatewaySpec) -> GatewaySpec {
-            var s = s
-            s.organizationId = nil
-            s.id = s.id?.lowercased()
-            s.weightsAndBiasesAuth?.apiKey = nil
-            s.zones = s.zones.map { $0.uppercased() }
-            if s.endpointConfiguration == EndpointConfiguration() { s.endpointConfiguration = nil }
-            return s
-        }
-        return normalised(self) == normalised(request)
+        // The plan's comparison: defaults the server fills in, fields it adds and
+        // the order it lists sets in are not differences (else a lost create's
+        // look-up would miss its own gateway and create it twice).
+        name == request.name && ShapeCompare.differences(from: self, to: request).isEmpty
     }
 }
 

@@ -1,24 +1,20 @@
-/// The CreateGateway request (and the `spec` of a Gateway answer), field for
-/// field as the API names them. Optional objects are absent when nil.
+/// The CreateGateway request (and the `spec` of a Gateway answer): its fields by
+/// the API's names, as `GatewayShape.spec` declares them, with the fields gwlua
+/// does not know kept verbatim (as protobuf keeps unknown fields), so a spec read
+/// from an answer and sent back loses nothing. The typed properties read and write
+/// `fields`; the reader, the writer, comparison and merge walk the declaration.
 public struct GatewaySpec: JSONRepresentable, Sendable, Hashable {
-    public var id: String?
-    public var name: String
-    public var zones: [String]
-    public var organizationId: String?
-    public var coreWeaveAuth: CoreWeaveAuth?
-    public var weightsAndBiasesAuth: WeightsAndBiasesAuth?
-    public var endpointConfiguration: EndpointConfiguration?
-    public var bodyBasedRouting: BodyBasedRouting?
-    public var headerBasedRouting: HeaderBasedRouting?
-    public var pathBasedRouting: PathBasedRouting?
+    /// The fields, normalised (enums by name); absent optionals are absent.
+    public var fields: [String: JSONValue]
 
-    @inlinable public init(id: String? = nil, name: String, zones: [String] = [], organizationId: String? = nil,
+    public init(fields: [String: JSONValue]) { self.fields = fields }
+
+    public init(id: String? = nil, name: String, zones: [String] = [], organizationId: String? = nil,
                 coreWeaveAuth: CoreWeaveAuth? = nil, weightsAndBiasesAuth: WeightsAndBiasesAuth? = nil,
                 endpointConfiguration: EndpointConfiguration? = nil, bodyBasedRouting: BodyBasedRouting? = nil,
                 headerBasedRouting: HeaderBasedRouting? = nil, pathBasedRouting: PathBasedRouting? = nil) {
+        fields = ["name": .string(name), "zones": .array(zones.map(JSONValue.string))]
         self.id = id
-        self.name = name
-        self.zones = zones
         self.organizationId = organizationId
         self.coreWeaveAuth = coreWeaveAuth
         self.weightsAndBiasesAuth = weightsAndBiasesAuth
@@ -28,20 +24,81 @@ public struct GatewaySpec: JSONRepresentable, Sendable, Hashable {
         self.pathBasedRouting = pathBasedRouting
     }
 
+    public var id: String? {
+        get { fields["id"]?.stringValue }
+        set { fields["id"] = newValue.map(JSONValue.string) }
+    }
+
+    public var name: String {
+        get { fields["name"]?.stringValue ?? "" }
+        set { fields["name"] = .string(newValue) }
+    }
+
+    public var zones: [String] {
+        get { fields["zones"]?.stringList ?? [] }
+        set { fields["zones"] = .array(newValue.map(JSONValue.string)) }
+    }
+
+    public var organizationId: String? {
+        get { fields["organizationId"]?.stringValue }
+        set { fields["organizationId"] = newValue.map(JSONValue.string) }
+    }
+
+    public var coreWeaveAuth: CoreWeaveAuth? {
+        get { record("coreWeaveAuth") }
+        set { setRecord("coreWeaveAuth", newValue) }
+    }
+
+    public var weightsAndBiasesAuth: WeightsAndBiasesAuth? {
+        get { record("weightsAndBiasesAuth") }
+        set { setRecord("weightsAndBiasesAuth", newValue) }
+    }
+
+    public var endpointConfiguration: EndpointConfiguration? {
+        get { record("endpointConfiguration") }
+        set { setRecord("endpointConfiguration", newValue) }
+    }
+
+    public var bodyBasedRouting: BodyBasedRouting? {
+        get { record("bodyBasedRouting") }
+        set { setRecord("bodyBasedRouting", newValue) }
+    }
+
+    public var headerBasedRouting: HeaderBasedRouting? {
+        get { record("headerBasedRouting") }
+        set { setRecord("headerBasedRouting", newValue) }
+    }
+
+    public var pathBasedRouting: PathBasedRouting? {
+        get { record("pathBasedRouting") }
+        set { setRecord("pathBasedRouting", newValue) }
+    }
+
+    private func record<T: JSONRepresentable>(_ key: String) -> T? {
+        guard let value = fields[key], value != .null else { return nil }
+        return try? T(json: value, at: key)
+    }
+
+    private mutating func setRecord<T: JSONRepresentable>(_ key: String, _ value: T?) { fields[key] = value?.json }
+
+    /// Which member of a one-of group the spec sets (the first, when it sets several).
+    public func member(of group: ShapeField.OneOf) -> String? {
+        GatewayShape.spec.members(of: group).first { fields[$0.name].map { $0 != .null } ?? false }?.name
+    }
 
     /// Which auth the spec uses, by its API field name.
-    public var authKind: String? {
-        coreWeaveAuth != nil ? "coreWeaveAuth" : weightsAndBiasesAuth != nil ? "weightsAndBiasesAuth" : nil
-    }
+    public var authKind: String? { member(of: .auth) }
 
     /// Which routing the spec uses, by its API field name.
-    public var routingKind: String? {
-        bodyBasedRouting != nil ? "bodyBasedRouting"
-            : headerBasedRouting != nil ? "headerBasedRouting" : pathBasedRouting != nil ? "pathBasedRouting" : nil
-    }
+    public var routingKind: String? { member(of: .routing) }
+
+    /// The paths of the fields gwlua does not know (kept as the API sent them).
+    public var unknownFieldPaths: [String] { GatewayShape.unknownPaths(in: fields) }
 }
 
 public struct CoreWeaveAuth: JSONRepresentable, Sendable, Hashable {
+    /// Fields this struct has no property for (a newer API's), kept as they came.
+    public var otherFields: [String: JSONValue] = [:]
     public init() {}
 }
 
@@ -52,6 +109,7 @@ public struct WeightsAndBiasesAuth: JSONRepresentable, Sendable, Hashable, Custo
     public var serverUrl: String?
     public var enableUsageReports: Bool?
     public var enableRateLimiting: Bool?
+    public var otherFields: [String: JSONValue] = [:]
 
     public init(apiKey: String? = nil, serverUrl: String? = nil, enableUsageReports: Bool? = nil,
                 enableRateLimiting: Bool? = nil) {
@@ -85,9 +143,10 @@ public struct WeightsAndBiasesAuth: JSONRepresentable, Sendable, Hashable, Custo
 
 public struct EndpointConfiguration: JSONRepresentable, Sendable, Hashable {
     public var additionalDns: [String]
-    /// CIDR ranges (IPv4 or IPv6) allowed to reach the gateway; empty allows any (a newer field).
-    public var allowedSourceIpRanges: [String]
-    public init(additionalDns: [String] = [], allowedSourceIpRanges: [String] = []) {
+    /// CIDR ranges (IPv4 or IPv6) allowed to reach the gateway; empty allows any, nil leaves them as they are.
+    public var allowedSourceIpRanges: [String]?
+    public var otherFields: [String: JSONValue] = [:]
+    public init(additionalDns: [String] = [], allowedSourceIpRanges: [String]? = nil) {
         self.additionalDns = additionalDns
         self.allowedSourceIpRanges = allowedSourceIpRanges
     }
@@ -95,15 +154,18 @@ public struct EndpointConfiguration: JSONRepresentable, Sendable, Hashable {
 
 public struct BodyBasedRouting: JSONRepresentable, Sendable, Hashable {
     public var apiType: APIType
+    public var otherFields: [String: JSONValue] = [:]
     public init(apiType: APIType = .openAI) { self.apiType = apiType }
 }
 
 public struct HeaderBasedRouting: JSONRepresentable, Sendable, Hashable {
     public var headerName: String
+    public var otherFields: [String: JSONValue] = [:]
     public init(headerName: String) { self.headerName = headerName }
 }
 
 public struct PathBasedRouting: JSONRepresentable, Sendable, Hashable {
+    public var otherFields: [String: JSONValue] = [:]
     public init() {}
 }
 

@@ -102,40 +102,97 @@ struct JSONFieldsWriter {
 }
 
 extension GatewaySpec {
+    /// Reads an answer's (or a stored) spec by the declaration: declared fields are
+    /// type-checked and enums named (older servers send numbers); fields gwlua does
+    /// not know are kept verbatim.
     public init(json: JSONValue, at path: String) throws {
-        let r = try JSONFields(json, at: path)
-        self.init(id: try r.string("id"), name: try r.string("name") ?? "", zones: try r.strings("zones") ?? [],
-                  organizationId: try r.string("organizationId"), coreWeaveAuth: try r.value("coreWeaveAuth"),
-                  weightsAndBiasesAuth: try r.value("weightsAndBiasesAuth"),
-                  endpointConfiguration: try r.value("endpointConfiguration"),
-                  bodyBasedRouting: try r.value("bodyBasedRouting"), headerBasedRouting: try r.value("headerBasedRouting"),
-                  pathBasedRouting: try r.value("pathBasedRouting"))
+        self.init(fields: try ShapeCoding.read(json, as: GatewayShape.spec, at: path))
     }
 
-    public var json: JSONValue {
-        var w = JSONFieldsWriter()
-        w.set("id", id)
-        w.set("name", name)
-        w.set("zones", zones)
-        w.set("organizationId", organizationId)
-        w.set("coreWeaveAuth", coreWeaveAuth)
-        w.set("weightsAndBiasesAuth", weightsAndBiasesAuth)
-        w.set("endpointConfiguration", endpointConfiguration)
-        w.set("bodyBasedRouting", bodyBasedRouting)
-        w.set("headerBasedRouting", headerBasedRouting)
-        w.set("pathBasedRouting", pathBasedRouting)
-        return w.json
+    public var json: JSONValue { .object(fields) }
+}
+
+/// The declaration-driven reader of answers and stored specs.
+public enum ShapeCoding {
+    /// The object's fields, normalised: enums by name, records read the same way,
+    /// null treated as absent, unknown fields as they came. Throws for a declared
+    /// field of the wrong type, naming its path.
+    public static func read(_ json: JSONValue, as record: ShapeRecord, at path: String) throws -> [String: JSONValue] {
+        let r = try JSONFields(json, at: path)
+        var out: [String: JSONValue] = [:]
+        out.reserveCapacity(r.fields.count)
+        for (key, value) in r.fields {
+            guard let field = record.field(key) else {
+                out[key] = value  // a newer API's field: kept verbatim
+                continue
+            }
+            if value == .null { continue }
+            let at = r.child(key)
+            switch field.kind {
+            case .string:
+                guard case .string = value else { throw JSONFields.mismatch("a string", value, at: at) }
+                out[key] = value
+            case .boolean:
+                guard case .bool = value else { throw JSONFields.mismatch("a boolean", value, at: at) }
+                out[key] = value
+            case .enumeration(let e):
+                guard let name = e.name(of: value) else { throw JSONFields.mismatch("a string", value, at: at) }
+                out[key] = .string(name)
+            case .strings:
+                out[key] = .array((try r.strings(key) ?? []).map(JSONValue.string))
+            case .marker:
+                out[key] = .object(try JSONFields(value, at: at).fields)
+            case .record(let sub):
+                out[key] = .object(try read(value, as: sub, at: at))
+            }
+        }
+        return out
     }
+}
+
+extension JSONValue {
+    /// The string, when this is one.
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// The strings of a list (others skipped), when this is a list.
+    public var stringList: [String]? {
+        switch self {
+        case .array(let items): return items.compactMap(\.stringValue)
+        case .object(let o) where o.isEmpty: return []
+        default: return nil
+        }
+    }
+
+}
+
+/// The fields of a record that a typed struct has no property for (a newer API's,
+/// or declared fields the struct does not spell out, such as edgeProxyMode), kept
+/// for its `json`, so a read-modify-write through the struct loses nothing.
+private func unknown(_ r: JSONFields, _ properties: Set<String>) -> [String: JSONValue] {
+    r.fields.filter { !properties.contains($0.key) && $0.value != .null }
+}
+
+private func withUnknown(_ fields: [String: JSONValue], _ unknown: [String: JSONValue]) -> JSONValue {
+    .object(unknown.isEmpty ? fields : fields.merging(unknown) { known, _ in known })
 }
 
 extension CoreWeaveAuth {
-    public init(json: JSONValue, at path: String) throws { _ = try JSONFields(json, at: path) }
-    public var json: JSONValue { .object([:]) }
+    public init(json: JSONValue, at path: String) throws {
+        self.init()
+        otherFields = try JSONFields(json, at: path).fields
+    }
+    public var json: JSONValue { .object(otherFields) }
 }
 
 extension PathBasedRouting {
-    public init(json: JSONValue, at path: String) throws { _ = try JSONFields(json, at: path) }
-    public var json: JSONValue { .object([:]) }
+    public init(json: JSONValue, at path: String) throws {
+        self.init()
+        otherFields = try JSONFields(json, at: path).fields
+    }
+    public var json: JSONValue { .object(otherFields) }
 }
 
 extension WeightsAndBiasesAuth {
@@ -143,6 +200,7 @@ extension WeightsAndBiasesAuth {
         let r = try JSONFields(json, at: path)
         self.init(apiKey: try r.string("apiKey"), serverUrl: try r.string("serverUrl"),
                   enableUsageReports: try r.bool("enableUsageReports"), enableRateLimiting: try r.bool("enableRateLimiting"))
+        otherFields = unknown(r, ["apiKey", "serverUrl", "enableUsageReports", "enableRateLimiting"])
     }
 
     public var json: JSONValue {
@@ -151,7 +209,7 @@ extension WeightsAndBiasesAuth {
         w.set("serverUrl", serverUrl)
         w.set("enableUsageReports", enableUsageReports)
         w.set("enableRateLimiting", enableRateLimiting)
-        return w.json
+        return withUnknown(w.fields, otherFields)
     }
 }
 
@@ -159,13 +217,14 @@ extension EndpointConfiguration {
     public init(json: JSONValue, at path: String) throws {
         let r = try JSONFields(json, at: path)
         self.init(additionalDns: try r.strings("additionalDns") ?? [],
-                  allowedSourceIpRanges: try r.strings("allowedSourceIpRanges") ?? [])
+                  allowedSourceIpRanges: try r.strings("allowedSourceIpRanges"))
+        otherFields = unknown(r, ["additionalDns", "allowedSourceIpRanges"])
     }
     /// `allowedSourceIpRanges` only when set, so servers that predate it see the request they know.
     public var json: JSONValue {
         var o: [String: JSONValue] = ["additionalDns": .array(additionalDns.map { .string($0) })]
-        if !allowedSourceIpRanges.isEmpty { o["allowedSourceIpRanges"] = .array(allowedSourceIpRanges.map { .string($0) }) }
-        return .object(o)
+        if let ranges = allowedSourceIpRanges { o["allowedSourceIpRanges"] = .array(ranges.map { .string($0) }) }
+        return withUnknown(o, otherFields)
     }
 }
 
@@ -176,8 +235,9 @@ extension BodyBasedRouting {
             throw r.missing("apiType")
         }
         self.init(apiType: apiType)
+        otherFields = unknown(r, ["apiType"])
     }
-    public var json: JSONValue { .object(["apiType": apiType.json]) }
+    public var json: JSONValue { withUnknown(["apiType": apiType.json], otherFields) }
 }
 
 extension HeaderBasedRouting {
@@ -187,8 +247,9 @@ extension HeaderBasedRouting {
             throw r.missing("headerName")
         }
         self.init(headerName: name)
+        otherFields = unknown(r, ["headerName"])
     }
-    public var json: JSONValue { .object(["headerName": .string(headerName)]) }
+    public var json: JSONValue { withUnknown(["headerName": .string(headerName)], otherFields) }
 }
 
 /// A coding key for errors that name a field.

@@ -51,7 +51,7 @@ public struct PlanItem: Sendable {
 
     /// What the plan says about the item beyond its action (the `!` lines), or nil.
     public var note: String? {
-        let notes = [replaceOnlyNote, sameNameNote].compactMap { $0 }
+        let notes = [replaceOnlyNote, sameNameNote, unknownFieldsNote].compactMap { $0 }
         return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
 
@@ -60,6 +60,13 @@ public struct PlanItem: Sendable {
         guard !replaceOnly.isEmpty && action != .replace else { return nil }
         return replaceOnly.map { "\($0.path) keeps \($0.old?.compactText ?? "")" }.joined(separator: "; ")
             + ": the API merges DNS names on update, so removing one needs the gateway replaced (apply with replace = true)"
+    }
+
+    /// The fields gwlua does not know that an update or replace sends back as the gateway holds them.
+    public var unknownFieldsNote: String? {
+        guard action == .update || action == .replace, let paths = existing?.spec.unknownFieldPaths, !paths.isEmpty else { return nil }
+        return "the \(action == .update ? "update" : "new gateway") keeps \(paths.count == 1 ? "a field" : "fields") gwlua does not know, "
+            + "as the API holds \(paths.count == 1 ? "it" : "them"): \(paths.joined(separator: ", "))"
     }
 
     /// The other gateways with this name, when there are any.
@@ -131,16 +138,26 @@ public struct Plan: Sendable {
 
     /// The spec's fields as the plan shows them, in API order, apiKey redacted.
     static func displayFields(_ spec: GatewaySpec) -> [(String, JSONValue)] {
-        var fields: [(String, JSONValue)] = [("zones", .array(spec.zones.map { .string($0) }))]
-        if let auth = spec.authKind, let value = Planner.field(auth, of: spec) { fields.append((auth, value)) }
-        if let routing = spec.routingKind, let value = Planner.field(routing, of: spec) { fields.append((routing, value)) }
-        if let dns = spec.endpointConfiguration?.additionalDns, !dns.isEmpty {
-            fields.append(("endpointConfiguration.additionalDns", .array(dns.map { .string($0) })))
+        var fields: [(String, JSONValue)] = []
+        for field in GatewayShape.spec.fields where field.access == .readWrite && field.comparison != .ignored && field.name != "name" {
+            guard let value = spec.fields[field.name], value != .null else { continue }
+            if let record = field.record, field.oneOf == nil, case .object(let o) = value {
+                for sub in record.fields {
+                    guard let v = o[sub.name], v != .null, v != .array([]), let shown = ShapeCompare.display(v, sub) else { continue }
+                    fields.append(("\(field.name).\(sub.name)", shown))
+                }
+            } else if let shown = ShapeCompare.display(value, field) {
+                fields.append((field.name, shown))
+            }
         }
-        if let ranges = spec.endpointConfiguration?.allowedSourceIpRanges, !ranges.isEmpty {
-            fields.append(("endpointConfiguration.allowedSourceIpRanges", .array(ranges.map { .string($0) })))
-        }
+        for path in spec.unknownFieldPaths { fields.append((path + " (kept, not known to gwlua)", lookup(path, in: spec) ?? .null)) }
         return fields
+    }
+
+    static func lookup(_ path: String, in spec: GatewaySpec) -> JSONValue? {
+        var value: JSONValue? = .object(spec.fields)
+        for part in path.split(separator: ".") { value = value?[String(part)] }
+        return value
     }
 }
 
@@ -241,92 +258,21 @@ public enum Planner {
         return extra.isEmpty ? [] : [FieldChange(path: dnsPath, old: .array(extra.map { .string($0) }), new: nil)]
     }
 
-    /// The fields that differ, compared as the API means them: zones without
-    /// case, DNS names as a set, W&B without the apiKey (never returned), unset
-    /// booleans as false.
+    /// The fields that differ, compared as the declared shape says (see `ShapeCompare`):
+    /// zones and DNS names as sets without case, source ranges as sets of networks,
+    /// W&B without the apiKey (never returned), unset optional fields not at all.
     public static func differences(from current: GatewaySpec, to desired: GatewaySpec) -> [FieldChange] {
-        var changes: [FieldChange] = []
-        if current.zones.map({ $0.uppercased() }) != desired.zones.map({ $0.uppercased() }) {
-            changes.append(FieldChange(path: "zones", old: field("zones", of: current), new: field("zones", of: desired)))
-        }
-        if !sameAuth(current, desired) {
-            for key in ["coreWeaveAuth", "weightsAndBiasesAuth"] {
-                let old = field(key, of: current), new = field(key, of: desired)
-                if old != new || key == desired.authKind { changes.append(FieldChange(path: key, old: old, new: new)) }
-            }
-        }
-        if current.routingKind != desired.routingKind || current.bodyBasedRouting != desired.bodyBasedRouting
-            || current.headerBasedRouting != desired.headerBasedRouting {
-            for key in ["bodyBasedRouting", "headerBasedRouting", "pathBasedRouting"] {
-                let old = field(key, of: current), new = field(key, of: desired)
-                if old != new { changes.append(FieldChange(path: key, old: old, new: new)) }
-            }
-        }
-        let oldDNS = current.endpointConfiguration?.additionalDns ?? []
-        let newDNS = desired.endpointConfiguration?.additionalDns ?? []
-        if Set(oldDNS.map { $0.lowercased() }) != Set(newDNS.map { $0.lowercased() }) {
-            changes.append(FieldChange(path: dnsPath, old: .array(oldDNS.map { .string($0) }), new: .array(newDNS.map { .string($0) })))
-        }
-        // Ranges compared as the networks they name, in any order.
-        let oldRanges = current.endpointConfiguration?.allowedSourceIpRanges ?? []
-        let newRanges = desired.endpointConfiguration?.allowedSourceIpRanges ?? []
-        func networks(_ list: [String]) -> Set<String> { Set(list.map(network)) }
-        if networks(oldRanges) != networks(newRanges) {
-            changes.append(FieldChange(path: "endpointConfiguration.allowedSourceIpRanges",
-                                       old: .array(oldRanges.map { .string($0) }), new: .array(newRanges.map { .string($0) })))
-        }
-        if current.name != desired.name {
-            changes.append(FieldChange(path: "name", old: .string(current.name), new: .string(desired.name)))
-        }
-        return changes
+        ShapeCompare.differences(from: current, to: desired)
     }
 
-    /// The network a source range names (`10.0.0.1/8` and `10.0.0.0/8` are one), or the text when it names none.
-    static func network(_ range: String) -> String {
-        (try? CIDRRange.parse(range).get()).map { $0.network.description } ?? range
-    }
-
-    /// A spec as `differences` compares it: zones without case, DNS names as a set without case,
-    /// source ranges as a set of networks. Two answers that differ only where the plan does not look
-    /// (the order a server lists DNS names in, say) give the same value.
-    static func comparable(_ spec: GatewaySpec) -> GatewaySpec {
-        var spec = spec
-        spec.zones = spec.zones.map { $0.uppercased() }
-        if var endpoint = spec.endpointConfiguration {
-            endpoint.additionalDns = Set(endpoint.additionalDns.map { $0.lowercased() }).sorted()
-            endpoint.allowedSourceIpRanges = Set(endpoint.allowedSourceIpRanges.map(network)).sorted()
-            spec.endpointConfiguration = endpoint
-        }
-        return spec
-    }
-
-    static func sameAuth(_ a: GatewaySpec, _ b: GatewaySpec) -> Bool {
-        guard a.authKind == b.authKind else { return false }
-        guard let x = a.weightsAndBiasesAuth, let y = b.weightsAndBiasesAuth else { return true }
-        return x.serverUrl == y.serverUrl && (x.enableUsageReports ?? false) == (y.enableUsageReports ?? false)
-            && (x.enableRateLimiting ?? false) == (y.enableRateLimiting ?? false)
-    }
+    /// A spec as `differences` compares it (for plan fingerprints).
+    static func comparable(_ spec: GatewaySpec) -> GatewaySpec { ShapeCompare.comparable(spec) }
 
     /// One top-level field as display JSON (apiKey redacted), nil when absent.
     static func field(_ key: String, of spec: GatewaySpec) -> JSONValue? {
-        switch key {
-        case "zones": return .array(spec.zones.map { .string($0) })
-        case "coreWeaveAuth": return spec.coreWeaveAuth.map { _ in .object([:]) }
-        case "weightsAndBiasesAuth":
-            guard let w = spec.weightsAndBiasesAuth else { return nil }
-            var o: [String: JSONValue] = [:]
-            if w.apiKey != nil { o["apiKey"] = .string("<redacted>") }
-            if let v = w.serverUrl { o["serverUrl"] = .string(v) }
-            if let v = w.enableUsageReports { o["enableUsageReports"] = .bool(v) }
-            if let v = w.enableRateLimiting { o["enableRateLimiting"] = .bool(v) }
-            return .object(o)
-        case "bodyBasedRouting": return spec.bodyBasedRouting.map { .object(["apiType": .string($0.apiType.rawValue)]) }
-        case "headerBasedRouting": return spec.headerBasedRouting.map { .object(["headerName": .string($0.headerName)]) }
-        case "pathBasedRouting": return spec.pathBasedRouting.map { _ in .object([:]) }
-        default: return nil
-        }
+        guard let field = GatewayShape.spec.field(key) else { return nil }
+        return ShapeCompare.display(spec.fields[key], field)
     }
-
 }
 
 extension JSONValue {

@@ -29,10 +29,15 @@ public struct ValidationContext: Sendable {
     /// so a spec read from `c:get` can be edited and sent back. Request bodies (the
     /// emulator, `gwlua validate`) keep it unknown.
     public var acceptsAnswerFields: Bool
+    /// Paths of fields gwlua does not know that a spec read from the API carries
+    /// (`endpointConfiguration.newerThing`): kept as they are, not refused, so they
+    /// go back unchanged. A user's own table has none: its unknown keys stay errors.
+    public var keptUnknownPaths: Set<String>
 
-    public init(zones: [String]? = nil, acceptsAnswerFields: Bool = false) {
+    public init(zones: [String]? = nil, acceptsAnswerFields: Bool = false, keptUnknownPaths: Set<String> = []) {
         self.zones = zones
         self.acceptsAnswerFields = acceptsAnswerFields
+        self.keptUnknownPaths = keptUnknownPaths
     }
 }
 
@@ -50,101 +55,29 @@ public struct SpecValidation: Sendable {
 /// Validates CreateGateway requests against every rule of API.md, reporting all
 /// problems at once.
 public enum SpecValidator {
-    static let topLevelKeys: Set<String> = [
-        "id", "name", "zones", "coreWeaveAuth", "weightsAndBiasesAuth", "endpointConfiguration",
-        "bodyBasedRouting", "headerBasedRouting", "pathBasedRouting",
-    ]
-
-    /// Validates an untyped document (JSON, or a Lua table converted to JSON values).
+    /// Validates an untyped document (JSON, or a Lua table converted to JSON values):
+    /// its structure by the declaration (`GatewayShape.spec`), then the rules.
     public static func validate(_ document: JSONValue, context: ValidationContext = .init()) -> SpecValidation {
-        var issues: [ValidationIssue] = []
         guard case .object(let fields) = document else {
             return SpecValidation(spec: nil, issues: [ValidationIssue(
                 path: "", message: "a gateway spec must be a table (JSON object), got \(document.kindName)")])
         }
         var reader = FieldReader(issues: [])
-        let answerField = context.acceptsAnswerFields ? "organizationId" : nil
-        for key in fields.keys.filter({ !topLevelKeys.contains($0) && $0 != answerField }).sorted() {
-            reader.issues.append(ValidationIssue(path: key, message: unknownKeyMessage(key, among: topLevelKeys)))
-        }
-        if let answerField { _ = reader.string(fields[answerField], path: answerField) }  // only its type is checked
-
-        var spec = GatewaySpec(name: "")
-        spec.id = reader.string(fields["id"], path: "id")
-        if let name = reader.string(fields["name"], path: "name") {
-            spec.name = name
-        } else if fields["name"] == nil || fields["name"] == .null {
-            reader.issues.append(ValidationIssue(path: "name", message: "name is required"))
-        }
+        var spec = GatewaySpec(fields: reader.record(fields, GatewayShape.spec, path: "", context: context))
+        if spec.fields["name"] == nil { spec.fields["name"] = .string("") }
         var zonesGiven = 0
         if let zones = fields["zones"], zones != .null {
-            spec.zones = reader.stringList(zones, path: "zones") ?? []
             switch zones {
             case .array(let items): zonesGiven = items.count
             case .object(let o) where o.isEmpty: zonesGiven = 0  // Lua's {}: an empty list
             default: zonesGiven = -1
             }
         }
-        if let v = fields["coreWeaveAuth"], v != .null, reader.object(v, path: "coreWeaveAuth", keys: []) != nil {
-            spec.coreWeaveAuth = CoreWeaveAuth()
-        }
-        if let v = fields["weightsAndBiasesAuth"], v != .null,
-           let o = reader.object(v, path: "weightsAndBiasesAuth",
-                                 keys: ["apiKey", "serverUrl", "enableUsageReports", "enableRateLimiting"]) {
-            spec.weightsAndBiasesAuth = WeightsAndBiasesAuth(
-                apiKey: reader.string(o["apiKey"], path: "weightsAndBiasesAuth.apiKey", secret: true),
-                serverUrl: reader.string(o["serverUrl"], path: "weightsAndBiasesAuth.serverUrl"),
-                enableUsageReports: reader.bool(o["enableUsageReports"], path: "weightsAndBiasesAuth.enableUsageReports"),
-                enableRateLimiting: reader.bool(o["enableRateLimiting"], path: "weightsAndBiasesAuth.enableRateLimiting"))
-        }
-        if let v = fields["endpointConfiguration"], v != .null,
-           let o = reader.object(v, path: "endpointConfiguration", keys: ["additionalDns", "allowedSourceIpRanges"]) {
-            var dns: [String] = [], ranges: [String] = []
-            if let list = o["additionalDns"], list != .null {
-                dns = reader.stringList(list, path: "endpointConfiguration.additionalDns") ?? []
-            }
-            if let list = o["allowedSourceIpRanges"], list != .null {
-                ranges = reader.stringList(list, path: "endpointConfiguration.allowedSourceIpRanges") ?? []
-            }
-            spec.endpointConfiguration = EndpointConfiguration(additionalDns: dns, allowedSourceIpRanges: ranges)
-        }
-        if let v = fields["bodyBasedRouting"], v != .null,
-           let o = reader.object(v, path: "bodyBasedRouting", keys: ["apiType"]) {
-            var apiType = APIType.unspecified
-            if o["apiType"] == nil || o["apiType"] == .null {
-                reader.issues.append(ValidationIssue(path: "bodyBasedRouting.apiType",
-                                                     message: "apiType is required (API_TYPE_OPENAI)"))
-            }
-            if let raw = o["apiType"], raw != .null {
-                if case .integer(let i) = raw, i >= 0, Int(i) < APIType.ordered.count {
-                    apiType = APIType(rawValue: APIType.ordered[Int(i)])
-                } else if let s = reader.string(raw, path: "bodyBasedRouting.apiType") {
-                    apiType = APIType(rawValue: s)
-                }
-            }
-            spec.bodyBasedRouting = BodyBasedRouting(apiType: apiType)
-        }
-        if let v = fields["headerBasedRouting"], v != .null,
-           let o = reader.object(v, path: "headerBasedRouting", keys: ["headerName"]) {
-            let header = reader.string(o["headerName"], path: "headerBasedRouting.headerName")
-            if header == nil && (o["headerName"] == nil || o["headerName"] == .null) {
-                reader.issues.append(ValidationIssue(path: "headerBasedRouting.headerName",
-                                                     message: "headerName is required (the request header that selects the model)"))
-            }
-            spec.headerBasedRouting = HeaderBasedRouting(headerName: header ?? "")
-        }
-        if let v = fields["pathBasedRouting"], v != .null, reader.object(v, path: "pathBasedRouting", keys: []) != nil {
-            spec.pathBasedRouting = PathBasedRouting()
-        }
-        issues = reader.issues
+        var issues = reader.issues
         // Present-but-broken objects still count toward "exactly one".
-        func present(_ key: String) -> String? {
-            if let v = fields[key], v != .null { return key }
-            return nil
+        func present(_ group: ShapeField.OneOf) -> [String] {
+            GatewayShape.spec.members(of: group).map(\.name).filter { fields[$0].map { $0 != .null } ?? false }
         }
-        let authPresent = [present("coreWeaveAuth"), present("weightsAndBiasesAuth")].compactMap { $0 }
-        let routingPresent = [present("bodyBasedRouting"), present("headerBasedRouting"), present("pathBasedRouting")]
-            .compactMap { $0 }
         var nameIsString = false
         if case .string? = fields["name"] { nameIsString = true }
         var headerIsString = false
@@ -153,7 +86,7 @@ public enum SpecValidator {
         }
         let apiTypeGiven = spec.bodyBasedRouting != nil && fields["bodyBasedRouting"]?["apiType"].map { $0 != .null } == true
         issues += rules(for: &spec, context: context, zonesGiven: zonesGiven, skipName: !nameIsString,
-                        authPresent: authPresent, routingPresent: routingPresent,
+                        authPresent: present(.auth), routingPresent: present(.routing),
                         checkHeader: headerIsString, checkAPIType: apiTypeGiven)
         let hasError = issues.contains { $0.severity == .error }
         return SpecValidation(spec: hasError ? nil : spec, issues: issues)
@@ -226,11 +159,15 @@ public enum SpecValidator {
             let problem: NameProblem? = name.withUTF8Bytes { b in
                 if b.isEmpty { return .empty }
                 if isSpace(firstScalar(b)) || isSpace(lastScalar(b)) { return .space }
+                if b.count > GatewayShape.maxNameLength, characterCount(b) > GatewayShape.maxNameLength { return .long }
                 return isDNSLabel(bytes: b) ? nil : .notLabel
             }
             switch problem {
             case .empty?: error("name", "name must not be empty")
             case .space?: error("name", "name must not begin or end with white space")
+            case .long?:
+                error("name", "name must be at most \(GatewayShape.maxNameLength) characters (the gateway's public FQDN must fit "
+                    + "a certificate's 64-character common name), got \(name.withUTF8Bytes(characterCount))")
             case .notLabel?:
                 warning("name", "'\(name.string)' is not a DNS label (lower-case letters, digits and '-', at most 63); "
                     + "the API may refuse or rewrite it")
@@ -337,7 +274,12 @@ public enum SpecValidator {
             }
         }
         var seenRanges: Set<CIDRRange> = []
-        for (i, item) in spec.sourceRangeTexts.enumerated() {
+        let ranges = spec.sourceRangeTexts
+        if ranges.count > GatewayShape.maxSourceRanges {
+            error("endpointConfiguration.allowedSourceIpRanges",
+                  "at most \(GatewayShape.maxSourceRanges) source ranges are allowed, got \(ranges.count)")
+        }
+        for (i, item) in ranges.enumerated() {
             var path: String { "endpointConfiguration.allowedSourceIpRanges[\(i + 1)]" }
             let text = item.string
             switch CIDRRange.parse(text) {
@@ -353,7 +295,7 @@ public enum SpecValidator {
         return issues
     }
 
-    private enum NameProblem { case empty, space, notLabel }
+    private enum NameProblem { case empty, space, long, notLabel }
 
     /// The first and last Unicode scalars of non-empty UTF-8 (a replacement character where it is broken).
     static func firstScalar(_ b: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar {
@@ -477,6 +419,69 @@ public enum SpecValidator {
 struct FieldReader {
     var issues: [ValidationIssue]
 
+    /// The fields of a record, read by its declaration: unknown keys (but those the
+    /// context keeps), wrong types and missing required fields become issues; enums
+    /// given as numbers are named; a list that an unset field means empty is written
+    /// empty; fields kept for the API go through as they are.
+    mutating func record(_ fields: [String: JSONValue], _ record: ShapeRecord, path: String,
+                         context: ValidationContext) -> [String: JSONValue] {
+        func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+        var out: [String: JSONValue] = [:]
+        let known = Set(record.fields.lazy.filter { $0.access != .answerOnly }.map(\.name))
+        for key in fields.keys.sorted() {
+            let field = record.field(key)
+            if field == nil || (field?.access == .answerOnly && !context.acceptsAnswerFields) {
+                if context.keptUnknownPaths.contains(child(key)) {
+                    out[key] = fields[key]
+                } else {
+                    issues.append(ValidationIssue(path: child(key), message: SpecValidator.unknownKeyMessage(key, among: known)))
+                }
+            }
+        }
+        for field in record.fields {
+            let at = child(field.name)
+            guard let value = fields[field.name], value != .null else {
+                if field.required {
+                    let hint = field.requiredHint.map { " (\($0))" } ?? ""
+                    issues.append(ValidationIssue(path: at, message: "\(field.name) is required\(hint)"))
+                }
+                continue
+            }
+            switch field.kind {
+            case .string:
+                let text = string(value, path: at)
+                // Set by the API: only its type is checked, and it is left out.
+                if field.access != .answerOnly, let text { out[field.name] = .string(text) }
+            case .boolean:
+                if let b = bool(value, path: at) { out[field.name] = .bool(b) }
+            case .enumeration(let e):
+                if case .integer(let i) = value, i >= 0, Int(i) < e.values.count {
+                    out[field.name] = .string(e.values[Int(i)])
+                } else if let text = string(value, path: at) {
+                    out[field.name] = .string(text)
+                }
+            case .strings:
+                if let list = stringList(value, path: at) { out[field.name] = .array(list.map(JSONValue.string)) }
+            case .marker:
+                if let o = object(value, path: at) {
+                    for key in o.keys.sorted() where !context.keptUnknownPaths.contains("\(at).\(key)") {
+                        issues.append(ValidationIssue(path: "\(at).\(key)",
+                                                      message: "unknown field '\(key)' (\(at) takes no fields: use {})"))
+                    }
+                    out[field.name] = .object(o.filter { context.keptUnknownPaths.contains("\(at).\($0.key)") })
+                }
+            case .record(let sub):
+                if let o = object(value, path: at) {
+                    out[field.name] = .object(self.record(o, sub, path: at, context: context))
+                }
+            }
+        }
+        for field in record.fields where field.whenUnset == .empty && out[field.name] == nil {
+            if case .strings = field.kind { out[field.name] = .array([]) }
+        }
+        return out
+    }
+
     mutating func string(_ v: JSONValue?, path: String, secret: Bool = false) -> String? {
         guard let v, v != .null else { return nil }
         if case .string(let s) = v { return s }
@@ -513,21 +518,14 @@ struct FieldReader {
         return out
     }
 
-    mutating func object(_ v: JSONValue, path: String, keys: Set<String>) -> [String: JSONValue]? {
-        let fields: [String: JSONValue]
+    mutating func object(_ v: JSONValue, path: String) -> [String: JSONValue]? {
         switch v {
-        case .object(let o): fields = o
-        case .array(let a) where a.isEmpty: fields = [:]
+        case .object(let o): return o
+        case .array(let a) where a.isEmpty: return [:]
         default:
             issues.append(ValidationIssue(path: path, message: "expected a table (JSON object), got \(v.kindName)"))
             return nil
         }
-        for key in fields.keys.filter({ !keys.contains($0) }).sorted() {
-            let message = keys.isEmpty ? "unknown field '\(key)' (\(path) takes no fields: use {})"
-                : SpecValidator.unknownKeyMessage(key, among: keys)
-            issues.append(ValidationIssue(path: "\(path).\(key)", message: message))
-        }
-        return fields
     }
 }
 

@@ -138,7 +138,7 @@ final class SpecBuilder {
             return chain(call)
         }
         .method("build") { b, call in
-            let context = SpecsAPI.context(try buildOptions.read(call, at: 2))
+            let context = ValidationContext(zones: try buildOptions.read(call, at: 2).strings("zones"), acceptsAnswerFields: true)
             let values = call.objectValues(1)
             if try b.buildCopying(values, context: context, in: call) { return 1 }
             // A string that is not UTF-8: built from Strings (repaired), as gateway.new does.
@@ -219,7 +219,7 @@ final class SpecBuilder {
         if routing == .path { spec.pathBasedRouting = PathBasedRouting() }
         if endpoint {
             spec.endpointConfiguration = EndpointConfiguration(additionalDns: values.strings(Slot.additionalDns),
-                                                               allowedSourceIpRanges: values.strings(Slot.sourceRanges))
+                                                               allowedSourceIpRanges: hasSourceRanges ? values.strings(Slot.sourceRanges) : nil)
         }
         return spec
     }

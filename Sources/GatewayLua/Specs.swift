@@ -11,9 +11,18 @@ enum SpecsAPI {
     static let toJSONOptions = LuaOptions("gateway.to_json", [.boolean("pretty", "indent the JSON")])
 
     /// Specs in Lua may be ones the API returned (`c:get(id).spec`), so its
-    /// `organizationId` is accepted and left out.
-    static func context(_ options: LuaOptionValues) -> ValidationContext {
-        ValidationContext(zones: options.strings("zones"), acceptsAnswerFields: true)
+    /// `organizationId` is accepted and left out, and the fields gwlua does not know
+    /// that such a spec carries (noted on its table) are kept.
+    static func context(_ options: LuaOptionValues, specAt index: Int32, in call: LuaCall) -> ValidationContext {
+        ValidationContext(zones: options.strings("zones"), acceptsAnswerFields: true, keptUnknownPaths: keptPaths(at: index, in: call))
+    }
+
+    /// The note on a spec table read from the API: the paths of the fields gwlua does not know.
+    static let keptNote = LuaTableNote("gateway.spec.kept")
+
+    static func keptPaths(at index: Int32, in call: LuaCall) -> Set<String> {
+        guard case .array(let items)? = keptNote.value(ofTableAt: index, in: call) else { return [] }
+        return Set(items.compactMap(\.stringValue))
     }
 
     /// gateway.new(t [, {zones = …}]) -> spec table, or raises the validation error.
@@ -22,7 +31,7 @@ enum SpecsAPI {
     /// through `readJSON` and document validation, whose issues name every path.
     static func new(_ call: LuaCall) throws -> Int32 {
         try call.checkTable(1)
-        let context = context(try newOptions.read(call, at: 2))
+        let context = context(try newOptions.read(call, at: 2), specAt: 1, in: call)
         if pushCopy(ofSpecAt: 1, in: call, context: context) { return 1 }
         let result = SpecValidator.validate(call.readJSON(1), context: context)
         guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
@@ -128,7 +137,7 @@ enum SpecsAPI {
                             return copy.copyStrings(v) { spec.append($0) }
                         case .allowedSourceIpRanges:
                             spec.start(.allowedSourceIpRanges)
-                            return copy.copyStrings(v, keepsEmpty: false) { spec.append($0) }
+                            return copy.copyStrings(v) { spec.append($0) }
                         }
                     }
                     if read && !listed { copy.setEmptyList("additionalDns") }
@@ -157,38 +166,28 @@ enum SpecsAPI {
         return read && named
     }
 
-    /// Pushes `spec` as a spec table (API field names, arrays marked, the spec metatable). Stack effect: +1.
+    /// Pushes `spec` as a spec table (API field names, arrays marked, the spec
+    /// metatable), by the declaration; fields gwlua does not know go in as they came
+    /// and are noted on the table, so they go back unchanged. Stack effect: +1.
     static func push(_ spec: GatewaySpec, in call: LuaCall) {
-        call.pushTable(records: 6, metatable: specMetatable) { t in
-            if let id = spec.id { t.set("id", id) }
-            t.set("name", spec.name)
-            t.set("zones", strings: spec.zones)
-            if let org = spec.organizationId { t.set("organizationId", org) }
-            if spec.coreWeaveAuth != nil { t.set("coreWeaveAuth") }
-            if let w = spec.weightsAndBiasesAuth {
-                t.set("weightsAndBiasesAuth", records: 4) { a in
-                    if let v = w.apiKey { a.set("apiKey", v) }
-                    if let v = w.serverUrl { a.set("serverUrl", v) }
-                    if let v = w.enableUsageReports { a.set("enableUsageReports", v) }
-                    if let v = w.enableRateLimiting { a.set("enableRateLimiting", v) }
-                }
-            }
-            if let e = spec.endpointConfiguration {
-                t.set("endpointConfiguration", records: 2) { c in
-                    c.set("additionalDns", strings: e.additionalDns)
-                    if !e.allowedSourceIpRanges.isEmpty { c.set("allowedSourceIpRanges", strings: e.allowedSourceIpRanges) }
-                }
-            }
-            if let b = spec.bodyBasedRouting { t.set("bodyBasedRouting", records: 1) { $0.set("apiType", b.apiType.rawValue) } }
-            if let h = spec.headerBasedRouting { t.set("headerBasedRouting", records: 1) { $0.set("headerName", h.headerName) } }
-            if spec.pathBasedRouting != nil { t.set("pathBasedRouting") }
+        call.push(LuaData.table(entries(spec.fields, GatewayShape.spec), specMetatable))
+        let kept = spec.unknownFieldPaths
+        if !kept.isEmpty { keptNote.set(.array(kept.map(JSONValue.string)), onTableAt: -1, in: call) }
+    }
+
+    /// A record's fields as Lua data: lists marked, records as tables, in declared order.
+    static func entries(_ fields: [String: JSONValue], _ record: ShapeRecord) -> [(String, LuaData)] {
+        func rank(_ key: String) -> Int { record.fields.firstIndex { $0.name == key } ?? record.fields.count }
+        return fields.sorted { (rank($0.key), $0.key) < (rank($1.key), $1.key) }.map { key, value in
+            if let sub = record.field(key)?.record, case .object(let o) = value { return (key, .table(entries(o, sub))) }
+            return (key, .json(value))
         }
     }
 
     /// gateway.validate(t [, {zones = …}]) -> ok, issues. Never raises for a bad spec.
     static func validate(_ call: LuaCall) throws -> Int32 {
         try call.checkAny(1)
-        let context = context(try validateOptions.read(call, at: 2))
+        let context = context(try validateOptions.read(call, at: 2), specAt: 1, in: call)
         let result = SpecValidator.validate(call.readJSON(1), context: context)
         call.push(result.isValid)
         call.push(issuesData(result.issues))
@@ -208,7 +207,8 @@ enum SpecsAPI {
     /// The spec at `index`, validated; raises the validation error when it is invalid.
     static func specArgument(_ call: LuaCall, _ index: Int32) throws -> GatewaySpec {
         try call.checkTable(index)
-        let result = SpecValidator.validate(call.readJSON(index), context: ValidationContext(acceptsAnswerFields: true))
+        let context = ValidationContext(acceptsAnswerFields: true, keptUnknownPaths: keptPaths(at: index, in: call))
+        let result = SpecValidator.validate(call.readJSON(index), context: context)
         guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
         return spec
     }
@@ -228,8 +228,7 @@ enum SpecsAPI {
         return out
     }
 
-    private static let order = ["id", "name", "zones", "coreWeaveAuth", "weightsAndBiasesAuth", "bodyBasedRouting",
-                                "headerBasedRouting", "pathBasedRouting", "endpointConfiguration"]
+    private static let order = GatewayShape.spec.fields.map(\.name)
 
     private static func render(_ value: JSONValue, into out: inout String, key: String?) {
         if key == "apiKey", value != .null {

@@ -109,7 +109,7 @@ public final class GatewaySimulator: Sendable {
         var g = gateway
         random.withLock { rng in
             endpoint.additionalDns.shuffle(using: &rng)
-            endpoint.allowedSourceIpRanges.shuffle(using: &rng)
+            endpoint.allowedSourceIpRanges?.shuffle(using: &rng)
         }
         g.spec.endpointConfiguration = endpoint
         return g

@@ -242,3 +242,53 @@ public enum LuaOutput {
         fflush(file)
     }
 }
+
+/// A note a binding attaches to a table without changing the table: kept in a
+/// weak-keyed registry table of its own, so the note goes with that table (and is
+/// collected with it) but not with a copy a script makes. gateway.lua notes, on a
+/// spec read from the API, the fields gwlua does not know that it carries.
+public final class LuaTableNote: @unchecked Sendable {
+    // Immutable; its address is the registry key.
+    public let name: String
+
+    public init(_ name: String) { self.name = name }
+
+    /// Pushes the weak table of notes. Stack effect: +1.
+    private func pushNotes(_ L: OpaquePointer) {
+        let key = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        if lua_rawgetp(L, gwlua_registryindex(), key) == LUA_TTABLE { return }
+        gwlua_pop(L, 1)
+        lua_createtable(L, 0, 0)
+        lua_createtable(L, 0, 1)
+        LuaCall(state: L).push("k")
+        lua_setfield(L, -2, "__mode")
+        lua_setmetatable(L, -2)
+        lua_pushvalue(L, -1)
+        lua_rawsetp(L, gwlua_registryindex(), key)
+    }
+
+    /// Notes `value` on the table at `index` (nil clears it). Stack effect: 0.
+    public func set(_ value: JSONValue?, onTableAt index: Int32, in call: LuaCall) {
+        let L = call.L
+        let table = lua_absindex(L, index)
+        _ = lua_checkstack(L, 4)
+        pushNotes(L)
+        lua_pushvalue(L, table)
+        if let value { call.push(value) } else { lua_pushnil(L) }
+        lua_rawset(L, -3)
+        gwlua_pop(L, 1)
+    }
+
+    /// The note on the table at `index`, if any. Stack effect: 0.
+    public func value(ofTableAt index: Int32, in call: LuaCall) -> JSONValue? {
+        let L = call.L
+        guard lua_type(L, index) == LUA_TTABLE else { return nil }
+        let table = lua_absindex(L, index)
+        _ = lua_checkstack(L, 3)
+        pushNotes(L)
+        lua_pushvalue(L, table)
+        lua_rawget(L, -2)
+        defer { gwlua_pop(L, 2) }
+        return lua_type(L, -1) == LUA_TNIL ? nil : call.readJSON(-1)
+    }
+}
