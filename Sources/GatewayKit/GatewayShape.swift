@@ -203,6 +203,9 @@ public enum GatewayShape {
         ShapeField("allowedSourceIpRanges", .strings, maxItems: maxSourceRanges, comparison: .networkSet,
                    builder: "allowed_source_ip_ranges", rules: [.cidr],
                    doc: "CIDR ranges (IPv4 or IPv6) allowed to reach the gateway, at most 50; an empty list allows any."),
+        ShapeField("edgeProxyMode", .enumeration(edgeProxyMode), serverDefault: .string("EDGE_PROXY_MODE_MANAGED"),
+                   builder: "edge_proxy_mode",
+                   doc: "MANAGED: through CoreWeave's edge (DDoS, WAF, TLS at the edge); DIRECT: clients reach the gateway's load balancer. Unset: the platform default, MANAGED."),
     ])
 
     public static let spec = ShapeRecord("gateway.Spec", doc: "A CreateGateway body, with the API's own (camelCase) field names.", [

@@ -52,6 +52,8 @@ protocol SpecRuleInput {
     var apiTypeText: Text? { get }
     /// nil without a header routing.
     var headerNameText: Text? { get }
+    /// nil when not set.
+    var edgeProxyModeText: Text? { get }
     var additionalDnsTexts: Texts { get }
     var sourceRangeTexts: Texts { get }
 }
@@ -65,6 +67,7 @@ extension GatewaySpec: SpecRuleInput {
     }
     var apiTypeText: String? { bodyBasedRouting?.apiType.rawValue }
     var headerNameText: String? { headerBasedRouting?.headerName }
+    var edgeProxyModeText: String? { fields["endpointConfiguration"]?["edgeProxyMode"]?.stringValue }
     var additionalDnsTexts: [String] { endpointConfiguration?.additionalDns ?? [] }
     var sourceRangeTexts: [String] { endpointConfiguration?.allowedSourceIpRanges ?? [] }
 }
@@ -84,6 +87,7 @@ public struct BorrowedSpec {
     public var apiType: Text?
     public var headerName: Text?
     public var hasPathRouting = false
+    public var edgeProxyMode: Text?
     /// The spellings of known zones that differ from what was given, by position.
     public private(set) var respelledZones: [(index: Int, spelling: String)] = []
 
@@ -137,6 +141,7 @@ extension BorrowedSpec: SpecRuleInput {
     var wandbText: (apiKey: Text?, serverUrl: Text?)? { hasWandbAuth ? (wandbAPIKey, wandbServerURL) : nil }
     var apiTypeText: Text? { apiType }
     var headerNameText: Text? { headerName }
+    var edgeProxyModeText: Text? { edgeProxyMode }
     var additionalDnsTexts: UnsafeBufferPointer<Text> { items(dnsItems) }
     var sourceRangeTexts: UnsafeBufferPointer<Text> { items(rangeItems) }
 }

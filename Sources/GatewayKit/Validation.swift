@@ -244,12 +244,11 @@ public enum SpecValidator {
                 error(extra, "only one routing may be set, but \(routingPresent.joined(separator: " and ")) are")
             }
         }
-        if checkAPIType, let apiType = spec.apiTypeText, !apiType.withUTF8Bytes({ $0.spells(APIType.openAI.rawValue) }) {
-            if apiType.withUTF8Bytes({ $0.spells(APIType.unspecified.rawValue) }) {
-                error("bodyBasedRouting.apiType", "apiType must be API_TYPE_OPENAI (API_TYPE_UNSPECIFIED is not valid to send)")
-            } else {
-                error("bodyBasedRouting.apiType", "unknown apiType '\(apiType.string)'; the only valid value is API_TYPE_OPENAI")
-            }
+        if checkAPIType, let apiType = spec.apiTypeText, let problem = enumProblem(apiType, GatewayShape.apiType, "apiType") {
+            error("bodyBasedRouting.apiType", problem)
+        }
+        if let mode = spec.edgeProxyModeText, let problem = enumProblem(mode, GatewayShape.edgeProxyMode, "edgeProxyMode") {
+            error("endpointConfiguration.edgeProxyMode", problem)
         }
         if checkHeader, let header = spec.headerNameText {
             let (n, token) = header.withUTF8Bytes { b in (characterCount(b), b.allSatisfy(isHeaderTokenByte)) }
@@ -293,6 +292,17 @@ public enum SpecValidator {
             }
         }
         return issues
+    }
+
+    /// What is wrong with an enum's value, or nil when it is one a request may carry.
+    static func enumProblem<Text: SpecText>(_ text: Text, _ e: ShapeEnum, _ name: String) -> String? {
+        if text.withUTF8Bytes({ b in e.sendable.contains { b.spells($0) } }) { return nil }
+        let valid = e.sendable.count == 1 ? "the only valid value is \(e.sendable.joined())"
+            : "valid values: \(e.sendable.joined(separator: ", "))"
+        if text.withUTF8Bytes({ $0.spells(e.unspecified) }) {
+            return "\(name) must be \(e.sendable.joined(separator: " or ")) (\(e.unspecified) is not valid to send)"
+        }
+        return "unknown \(name) '\(text.string)'; \(valid)"
     }
 
     private enum NameProblem { case empty, space, long, notLabel }

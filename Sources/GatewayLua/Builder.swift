@@ -11,7 +11,7 @@ final class SpecBuilder {
     var routingSetBy: Claim?
     var coreWeaveAuth = false, endpoint = false, wandb = false
     /// Whether the slots that are often empty hold anything (so :build does not look).
-    var hasID = false, hasSourceRanges = false
+    var hasID = false, hasSourceRanges = false, hasEdgeProxyMode = false
     /// The one routing set (its strings are in `Slot.apiType` or `Slot.headerName`).
     var routing: Routing?
     enum Routing { case body, header, path }
@@ -30,8 +30,8 @@ final class SpecBuilder {
     enum Slot {
         static let name: Int32 = 1, id: Int32 = 2, zones: Int32 = 3, apiType: Int32 = 4, headerName: Int32 = 5
         static let additionalDns: Int32 = 6, sourceRanges: Int32 = 7, apiKey: Int32 = 8, serverURL: Int32 = 9
-        static let authCaller: Int32 = 10, routingCaller: Int32 = 11
-        static let count: Int32 = 11
+        static let authCaller: Int32 = 10, routingCaller: Int32 = 11, edgeProxyMode: Int32 = 12
+        static let count: Int32 = 12
     }
 
     static let buildOptions = LuaOptions(":build", [.strings("zones", "the zones to accept (from c:parameters())")])
@@ -137,6 +137,12 @@ final class SpecBuilder {
             (b.endpoint, b.hasSourceRanges) = (true, true)
             return chain(call)
         }
+        .method("edge_proxy_mode") { b, call in
+            try call.checkString(2)
+            call.objectValues(1).set(Slot.edgeProxyMode, argument: 2)
+            (b.endpoint, b.hasEdgeProxyMode) = (true, true)
+            return chain(call)
+        }
         .method("build") { b, call in
             let context = ValidationContext(zones: try buildOptions.read(call, at: 2).strings("zones"), acceptsAnswerFields: true)
             let values = call.objectValues(1)
@@ -195,6 +201,7 @@ final class SpecBuilder {
             spec.start(.allowedSourceIpRanges)
             guard values.texts(Slot.sourceRanges, { spec.append($0) }) else { return false }
         }
+        if hasEdgeProxyMode { guard values.texts(Slot.edgeProxyMode, { spec.edgeProxyMode = $0 }) else { return false } }
         if wandb {
             spec.hasWandbAuth = true
             guard values.texts(Slot.apiKey, { spec.wandbAPIKey = $0 }),
@@ -220,6 +227,13 @@ final class SpecBuilder {
         if endpoint {
             spec.endpointConfiguration = EndpointConfiguration(additionalDns: values.strings(Slot.additionalDns),
                                                                allowedSourceIpRanges: hasSourceRanges ? values.strings(Slot.sourceRanges) : nil)
+            if hasEdgeProxyMode, let mode = values.string(Slot.edgeProxyMode) {
+                spec.fields["endpointConfiguration"] = spec.endpointConfiguration.map { e in
+                    var o = e.json.objectFields ?? [:]
+                    o["edgeProxyMode"] = .string(mode)
+                    return .object(o)
+                }
+            }
         }
         return spec
     }
@@ -241,9 +255,10 @@ final class SpecBuilder {
                 }
             }
             if endpoint {
-                t.set("endpointConfiguration", records: 2) { c in
+                t.set("endpointConfiguration", records: 3) { c in
                     c.set("additionalDns", list: values, Slot.additionalDns)
                     if hasSourceRanges { c.set("allowedSourceIpRanges", list: values, Slot.sourceRanges) }
+                    if hasEdgeProxyMode { c.set("edgeProxyMode", values, Slot.edgeProxyMode) }
                 }
             }
             switch routing {
@@ -298,7 +313,7 @@ final class SpecBuilder {
 
     static let help = [
         LuaHelpEntry("gateway.builder", "gateway.builder(name) -> builder",
-                     "A fluent builder: zone(z), zones{…}, id(uuid), coreweave_auth(), wandb_auth{apiKey=, serverUrl=, …}, body_routing([apiType]), header_routing(name), path_routing(), additional_dns(name, …), allowed_source_ip_ranges(cidr, …), build([{zones=}]).",
+                     "A fluent builder: zone(z), zones{…}, id(uuid), coreweave_auth(), wandb_auth{apiKey=, serverUrl=, …}, body_routing([apiType]), header_routing(name), path_routing(), additional_dns(name, …), allowed_source_ip_ranges(cidr, …), edge_proxy_mode(mode), build([{zones=}]).",
                      example: #"gateway.builder("llm"):zone("US-EAST-04A"):coreweave_auth():header_routing("X-Model"):build()"#),
     ]
 

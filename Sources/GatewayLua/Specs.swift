@@ -71,7 +71,7 @@ enum SpecsAPI {
         /// Set by the API in its answers: read past (a string), never kept.
         case organizationId
     }
-    enum EndpointKey: String, CaseIterable, Sendable { case additionalDns, allowedSourceIpRanges }
+    enum EndpointKey: String, CaseIterable, Sendable { case additionalDns, allowedSourceIpRanges, edgeProxyMode }
     enum WandbKey: String, CaseIterable, Sendable { case apiKey, serverUrl, enableUsageReports, enableRateLimiting }
     enum BodyRoutingKey: String, CaseIterable, Sendable { case apiType }
     enum HeaderRoutingKey: String, CaseIterable, Sendable { case headerName }
@@ -127,7 +127,7 @@ enum SpecsAPI {
                 spec.headerName = copyOneString(value, headerRoutingKeys, to: out)
                 return spec.headerName != nil
             case .endpointConfiguration:
-                return out.copyTable(value, records: 2) { record, copy in
+                return out.copyTable(value, records: 3) { record, copy in
                     var listed = false
                     let read = record.readFields(endpointKeys) { key, v in
                         switch key {
@@ -138,6 +138,10 @@ enum SpecsAPI {
                         case .allowedSourceIpRanges:
                             spec.start(.allowedSourceIpRanges)
                             return copy.copyStrings(v) { spec.append($0) }
+                        case .edgeProxyMode:
+                            spec.edgeProxyMode = v.text
+                            copy.copy(v)
+                            return spec.edgeProxyMode != nil
                         }
                     }
                     if read && !listed { copy.setEmptyList("additionalDns") }
