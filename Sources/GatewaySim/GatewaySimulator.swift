@@ -59,7 +59,7 @@ public final class GatewaySimulator: Sendable {
                     }
                     after = date
                 }
-                return try self.json(GatewayList(items: self.ordered(await self.store.list(updatedAfter: after, now: Date()))))
+                return try self.answer(self.ordered(await self.store.list(updatedAfter: after, now: Date())))
             }
         }
         router.post(RouterPath(Self.base)) { request, context in
@@ -70,14 +70,14 @@ public final class GatewaySimulator: Sendable {
                     let fate = self.random.withLock { rng -> StoredGateway.Fate in
                         rng.chance(self.configuration.failedRate) ? .fails : rng.chance(self.configuration.errorRate) ? .recovers : .ready
                     }
-                    return try self.json(GatewayEnvelope(gateway: self.ordered(try await self.store.create(spec, fate: fate, now: Date()))))
+                    return try self.answer(self.ordered(try await self.store.create(spec, fate: fate, now: Date())))
                 }
             }
         }
         router.get("\(Self.base)/:id") { request, context in
             try await self.handle(request, context, "get") {
                 let id = try context.parameters.require("id")
-                return try self.json(GatewayEnvelope(gateway: self.ordered(try await self.store.get(id, now: Date()))))
+                return try self.answer(self.ordered(try await self.store.get(id, now: Date())))
             }
         }
         router.patch("\(Self.base)/:id") { request, context in
@@ -85,14 +85,14 @@ public final class GatewaySimulator: Sendable {
                 let id = try context.parameters.require("id")
                 switch try await self.updateSpec(from: request) {
                 case .failure(let failure): return failure.response
-                case .success(let spec): return try self.json(GatewayEnvelope(gateway: self.ordered(try await self.store.update(id, to: spec, now: Date()))))
+                case .success(let spec): return try self.answer(self.ordered(try await self.store.update(id, to: spec, now: Date())))
                 }
             }
         }
         router.delete("\(Self.base)/:id") { request, context in
             try await self.handle(request, context, "delete") {
                 let id = try context.parameters.require("id")
-                return try self.json(GatewayEnvelope(gateway: self.ordered(try await self.store.delete(id, now: Date()))))
+                return try self.answer(self.ordered(try await self.store.delete(id, now: Date())))
             }
         }
         return router
@@ -105,14 +105,115 @@ public final class GatewaySimulator: Sendable {
     }
 
     private func ordered(_ gateway: Gateway) -> Gateway {
-        guard configuration.order == .shuffled, var endpoint = gateway.spec.endpointConfiguration else { return gateway }
+        guard configuration.order == .shuffled else { return gateway }
         var g = gateway
         random.withLock { rng in
-            endpoint.additionalDns.shuffle(using: &rng)
-            endpoint.allowedSourceIpRanges?.shuffle(using: &rng)
+            g.spec.zones.shuffle(using: &rng)
+            if var endpoint = g.spec.endpointConfiguration {
+                endpoint.additionalDns.shuffle(using: &rng)
+                endpoint.allowedSourceIpRanges?.shuffle(using: &rng)
+                g.spec.endpointConfiguration = endpoint
+            }
         }
-        g.spec.endpointConfiguration = endpoint
         return g
+    }
+
+    // MARK: Answers as a newer or an older server gives them
+
+    /// `{"gateway": …}` as this server answers it.
+    private func answer(_ gateway: Gateway) throws -> Response {
+        try respond(.object(["gateway": answerJSON(gateway)]))
+    }
+
+    /// `{"items": […]}` as this server answers it.
+    private func answer(_ gateways: [Gateway]) throws -> Response {
+        try respond(.object(["items": .array(gateways.map(answerJSON))]))
+    }
+
+    /// A gateway's JSON with `--server-defaults` and `--enum-numbers` applied.
+    func answerJSON(_ gateway: Gateway) -> JSONValue {
+        var spec = gateway.spec.fields
+        if configuration.serverDefaults {
+            var endpoint = spec["endpointConfiguration"]?.objectFields ?? [:]
+            for field in GatewayShape.endpointConfiguration.fields where endpoint[field.name] == nil {
+                if case .strings = field.kind { endpoint[field.name] = .array([]) }
+                if let value = field.serverDefault { endpoint[field.name] = value }
+            }
+            spec["endpointConfiguration"] = .object(endpoint)
+            if var wandb = spec["weightsAndBiasesAuth"]?.objectFields {
+                for field in GatewayShape.wandbAuth.fields where wandb[field.name] == nil {
+                    if let value = field.serverDefault { wandb[field.name] = value }
+                }
+                spec["weightsAndBiasesAuth"] = .object(wandb)
+            }
+            let zone = (gateway.spec.zones.min() ?? "us-east-04a").lowercased()  // not the shuffled first
+            spec[SimConfiguration.serverField] = .string("\(gateway.spec.name).\((gateway.spec.id ?? "").prefix(8)).\(zone).inference.local")
+        }
+        var status = gateway.status.json
+        if configuration.enumNumbers {
+            func number(_ value: JSONValue?, _ e: ShapeEnum) -> JSONValue? {
+                guard let name = value?.stringValue, let i = e.values.firstIndex(of: name) else { return value }
+                return .integer(Int64(i))
+            }
+            if var body = spec["bodyBasedRouting"]?.objectFields {
+                body["apiType"] = number(body["apiType"], GatewayShape.apiType)
+                spec["bodyBasedRouting"] = .object(body)
+            }
+            if var endpoint = spec["endpointConfiguration"]?.objectFields, endpoint["edgeProxyMode"] != nil {
+                endpoint["edgeProxyMode"] = number(endpoint["edgeProxyMode"], GatewayShape.edgeProxyMode)
+                spec["endpointConfiguration"] = .object(endpoint)
+            }
+            if case .object(var o) = status, let code = o["status"]?.stringValue,
+               let i = GatewayStatusCode.ordered.firstIndex(of: code) {
+                o["status"] = .integer(Int64(i))
+                status = .object(o)
+            }
+        }
+        return .object(["spec": .object(spec), "status": status])
+    }
+
+    private func respond(_ value: JSONValue) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: try value.serialized())))
+    }
+
+    /// A request's document without what this server takes but does not validate:
+    /// its own output field (`--server-defaults`) is dropped, and the newer fields
+    /// (`--newer-fields`) are taken out, to be kept as they came.
+    private func splitNewerFields(_ document: JSONValue) -> (JSONValue, [String: JSONValue]) {
+        guard case .object(var fields) = document else { return (document, [:]) }
+        if configuration.serverDefaults { fields[SimConfiguration.serverField] = nil }
+        var newer: [String: JSONValue] = [:]
+        if configuration.acceptsNewerFields {
+            for path in SimConfiguration.newerFields {
+                let parts = path.split(separator: ".").map(String.init)
+                if parts.count == 1, let value = fields[parts[0]] {
+                    newer[path] = value
+                    fields[parts[0]] = nil
+                } else if parts.count == 2, var record = fields[parts[0]]?.objectFields, let value = record[parts[1]] {
+                    newer[path] = value
+                    record[parts[1]] = nil
+                    fields[parts[0]] = .object(record)
+                }
+            }
+        }
+        return (.object(fields), newer)
+    }
+
+    /// `spec` with the newer fields put back where they came from.
+    private func keeping(_ newer: [String: JSONValue], in spec: GatewaySpec) -> GatewaySpec {
+        var spec = spec
+        for (path, value) in newer {
+            let parts = path.split(separator: ".").map(String.init)
+            if parts.count == 1 {
+                spec.fields[parts[0]] = value
+            } else {
+                var record = spec.fields[parts[0]]?.objectFields ?? [:]
+                record[parts[1]] = value
+                spec.fields[parts[0]] = .object(record)
+            }
+        }
+        return spec
     }
 
     /// How many requests each call has received (for tests and the bench).
@@ -207,13 +308,14 @@ public final class GatewaySimulator: Sendable {
         case .success(let value): document = value
         case .failure(let failure): return .failure(failure)
         }
-        let result = SpecValidator.validate(document, context: ValidationContext(zones: configuration.zones))
+        let (known, newer) = splitNewerFields(document)
+        let result = SpecValidator.validate(known, context: ValidationContext(zones: configuration.zones))
         guard let spec = result.spec else {
             let violations = result.errors.map { FieldViolation(field: $0.path, description: $0.message) }
             return .failure(ResponseFailure(status(.badRequest, code: 3,
                 "invalid gateway: " + result.errors.map(\.description).joined(separator: "; "), violations: violations)))
         }
-        return .success(spec)
+        return .success(keeping(newer, in: spec))
     }
 
     /// An update's body: the whole spec, as the API requires (it takes no field
@@ -246,12 +348,14 @@ public final class GatewaySimulator: Sendable {
                 "an update must carry the whole gateway spec (no field mask); missing: " + missing.map(\.field).joined(separator: ", "),
                 violations: missing)))
         }
-        let result = SpecValidator.validate(document, context: ValidationContext(zones: configuration.zones))
-        guard let spec = result.spec else {
+        let (known, newer) = splitNewerFields(document)
+        let result = SpecValidator.validate(known, context: ValidationContext(zones: configuration.zones))
+        guard let validated = result.spec else {
             let violations = result.errors.map { FieldViolation(field: $0.path, description: $0.message) }
             return .failure(ResponseFailure(status(.badRequest, code: 3,
                 "invalid gateway: " + result.errors.map(\.description).joined(separator: "; "), violations: violations)))
         }
+        let spec = keeping(newer, in: validated)
         if let sent = spec.id, let id = request.uri.path.split(separator: "/").last, sent.lowercased() != id.lowercased(),
            configuration.clientIDs == .honour {
             return .failure(ResponseFailure(status(.badRequest, code: 3, "id cannot be changed",

@@ -36,11 +36,28 @@ public struct SimConfiguration: Sendable {
     public var maxGateways: Int?
     /// The order of lists in answers, which API.md does not promise.
     public var order: Order = .stable
+    /// Answers fill in what the API defaults (edgeProxyMode MANAGED, empty lists,
+    /// W&B switches off) and add a field gwlua does not know (`publicFqdn`, set by the
+    /// server, accepted back and ignored in requests), as a newer API may.
+    public var serverDefaults = false
+    /// Enums in answers as their numbers, as older servers sent them.
+    public var enumNumbers = false
+    /// Seconds a gateway stays STATUS_UPDATING after an update (nil: `readyAfter`).
+    public var updatingSeconds: Double?
+    /// Accept and keep the fields a newer API has and gwlua does not know
+    /// (`SimConfiguration.newerFields`); an update that leaves one out resets it,
+    /// as the API replaces the whole spec.
+    public var acceptsNewerFields = false
+
+    /// The fields a newer API has that gwlua does not know, by path, played by `acceptsNewerFields`.
+    public static let newerFields = ["trafficPolicy", "endpointConfiguration.originShield"]
+    /// The field a newer server adds to its answers (`serverDefaults`).
+    public static let serverField = "publicFqdn"
 
     public enum Order: String, Sendable, CaseIterable {
         /// Gateways in creation order, names as last written.
         case stable
-        /// Every answer in a new order: the gateways of a list, and each gateway's DNS names and source ranges.
+        /// Every answer in a new order: the gateways of a list, and each gateway's zones, DNS names and source ranges.
         case shuffled
     }
 
@@ -197,7 +214,7 @@ actor SimStore {
         }
         g.spec = next
         g.updatedAt = now
-        g.readyAt = now.addingTimeInterval(configuration.readyAfter)
+        g.readyAt = now.addingTimeInterval(configuration.updatingSeconds ?? configuration.readyAfter)
         g.phase = .updating
         g.fate = .ready
         gateways[id.lowercased()] = g

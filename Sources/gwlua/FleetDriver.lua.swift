@@ -1,9 +1,27 @@
+import GatewayKit
+
 /// The fleet commands (plan, apply, export, list, get, delete) as one Lua script
 /// built into gwlua. It runs through the same runner as `gwlua run` and speaks only
 /// the public Lua API, so the commands share run's options, limits, lock, journal,
 /// JSON events and exit codes, and do nothing a user's script could not.
 /// Its one argument is a JSON object the command line builds (FleetCommand.swift).
 enum FleetDriver {
+    /// The spec's field names in declared order, as a Lua list.
+    static let luaFieldOrder: String = {
+        let names: [String] = GatewayShape.spec.fields.filter { $0.access != .answerOnly && $0.name != "id" }.map { "\"\($0.name)\"" }
+        return "{" + names.joined(separator: ", ") + "}"
+    }()
+
+    /// The declared fields as a Lua table: `true` for a plain field, a table of the record's fields for a record.
+    static let luaDeclared: String = {
+        let entries: [String] = GatewayShape.spec.fields.map { (field: ShapeField) -> String in
+            guard let record = field.record else { return "\(field.name) = true" }
+            let inner: [String] = record.fields.map { "\($0.name) = true" }
+            return "\(field.name) = {" + inner.joined(separator: ", ") + "}"
+        }
+        return "{" + entries.joined(separator: ", ") + "}"
+    }()
+
     static let source = #"""
 local o = json.decode((...))
 local program = "gwlua " .. o.command
@@ -149,8 +167,9 @@ function commands.apply()
 end
 
 -- Lua source for a value, keys in `order` first, then sorted; `indent` is the current depth.
-local FIELD_ORDER = {"name", "zones", "coreWeaveAuth", "weightsAndBiasesAuth", "bodyBasedRouting", "headerBasedRouting",
-                     "pathBasedRouting", "endpointConfiguration"}
+-- From the declared shape (GatewayShape): the field order, and which fields gwlua knows.
+local FIELD_ORDER = \#(luaFieldOrder)
+local DECLARED = \#(luaDeclared)
 local function lua_key(k)
   if type(k) == "string" and k:match("^[%a_][%w_]*$") then return k end
   return "[" .. string.format("%q", k) .. "]"
@@ -195,16 +214,33 @@ end
 
 function commands.export()
   local all = live(gateway.client():list(), o.prefix)
-  local kept, others, variables = {}, {}, {}
+  local kept, others, variables, kept_unknown = {}, {}, {}, {}
   for _, g in ipairs(all) do
     local name = g.spec.name
     if kept[#kept] and kept[#kept].name == name then
       others[#others + 1] = ("-- %s (id %s) has the name of an older gateway; it is left out (a plan with prune deletes it)"):format(name, g.spec.id or "?")
     else
-      local spec = {}
+      local spec, unknown = {}, {}
       for k, v in pairs(g.spec) do
         if k ~= "id" and k ~= "organizationId" then spec[k] = v end
       end
+      -- Fields gwlua does not know are written as they came, as comments: updates keep
+      -- them anyway, and a fleet file with them would not be a valid spec.
+      for k, v in pairs(spec) do
+        if DECLARED[k] == nil then
+          unknown[#unknown + 1] = ("%s = %s"):format(k, source(v, 3))
+          spec[k] = nil
+        elseif type(DECLARED[k]) == "table" and type(v) == "table" then
+          for sub, value in pairs(v) do
+            if DECLARED[k][sub] == nil then
+              unknown[#unknown + 1] = ("%s.%s = %s"):format(k, sub, source(value, 3))
+              v[sub] = nil
+            end
+          end
+        end
+      end
+      table.sort(unknown)
+      if spec.zones then table.sort(spec.zones) end
       local e = spec.endpointConfiguration
       if e then
         -- Sorted: a server may list them in any order, and the file must not change with it.
@@ -212,6 +248,10 @@ function commands.export()
           if e[key] and #e[key] == 0 then e[key] = nil elseif e[key] then table.sort(e[key]) end
         end
         if next(e) == nil then spec.endpointConfiguration = nil end
+      end
+      if #unknown > 0 then
+        kept_unknown[#kept + 1] = "    -- kept by the API, not known to gwlua (updates send them back unchanged):\n    --   "
+          .. table.concat(unknown, "\n    --   ") .. "\n"
       end
       local wandb = spec.weightsAndBiasesAuth
       if wandb then
@@ -232,7 +272,7 @@ function commands.export()
   end
   for _, line in ipairs(others) do lines[#lines + 1] = line end
   local body = {}
-  for i, spec in ipairs(kept) do body[i] = "    " .. source(spec, 2, FIELD_ORDER) .. "," end
+  for i, spec in ipairs(kept) do body[i] = (kept_unknown[i] or "") .. "    " .. source(spec, 2, FIELD_ORDER) .. "," end
   lines[#lines + 1] = "return {"
   if o.prefix then lines[#lines + 1] = ("  prefix = %q,"):format(o.prefix) end
   lines[#lines + 1] = #kept == 0 and "  gateways = {}," or "  gateways = {\n" .. table.concat(body, "\n") .. "\n  },"

@@ -54,6 +54,16 @@ struct Sim: ParsableCommand {
     var order: SimConfiguration.Order = .stable
     @Option(name: .customLong("retry-after"), help: "Seconds a throttled answer asks the client to wait.")
     var retryAfter = 1
+    @Flag(name: .customLong("server-defaults"),
+          help: "Answers fill in the API's defaults (edgeProxyMode MANAGED, empty lists, W&B switches off) and add a field gwlua does not know (publicFqdn), as a newer server may.")
+    var serverDefaults = false
+    @Flag(name: .customLong("enum-numbers"), help: "Enums in answers as numbers, as older servers sent them.")
+    var enumNumbers = false
+    @Option(help: "Seconds a gateway stays STATUS_UPDATING after an update (default: --ready-after).")
+    var updating: Double?
+    @Flag(name: .customLong("newer-fields"),
+          help: "Accept and keep fields of a newer API that gwlua does not know (trafficPolicy, endpointConfiguration.originShield); an update that leaves one out resets it (whole-spec semantics).")
+    var newerFields = false
 
     func validate() throws {
         for (name, rate) in [("--fail-rate", failRate), ("--throttle-rate", throttleRate), ("--drop-rate", dropRate),
@@ -65,6 +75,7 @@ struct Sim: ParsableCommand {
         if readyAfter < 0 { throw ValidationError("--ready-after must not be negative") }
         if deleteAfter < 0 { throw ValidationError("--delete-after must not be negative") }
         if retryAfter < 0 { throw ValidationError("--retry-after must not be negative") }
+        if let updating, updating < 0 { throw ValidationError("--updating must not be negative") }
         if let maxGateways, maxGateways < 0 { throw ValidationError("--max-gateways must not be negative") }
         if errorRate + failedRate > 1 { throw ValidationError("--error-rate and --failed-rate together must not exceed 1") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
@@ -83,6 +94,10 @@ struct Sim: ParsableCommand {
         configuration.maxGateways = maxGateways
         configuration.retryAfterSeconds = retryAfter
         configuration.order = order
+        configuration.serverDefaults = serverDefaults
+        configuration.enumNumbers = enumNumbers
+        configuration.updatingSeconds = updating
+        configuration.acceptsNewerFields = newerFields
         if let zones {
             configuration.zones = zones.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
