@@ -45,7 +45,7 @@ public enum ShapeDocuments {
         }
     }
 
-    static func luaDefinitions() -> String {
+    public static func luaDefinitions() -> String {
         var out = ""
         for e in [GatewayShape.apiType, GatewayShape.edgeProxyMode] {
             out += "---@alias \(e.typeName) " + e.values.map { "\"\($0)\"" }.joined(separator: "|") + "\n"
@@ -134,7 +134,7 @@ public enum ShapeDocuments {
         return o
     }
 
-    static func jsonSchema() throws -> String {
+    public static func jsonSchema() throws -> String {
         var root = object(GatewayShape.spec, strict: true)
         root["$schema"] = .string("https://json-schema.org/draft/2020-12/schema")
         root["$id"] = .string("https://github.com/gwlua/gwlua/docs/schema/create-gateway.schema.json")
