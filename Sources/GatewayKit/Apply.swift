@@ -247,7 +247,7 @@ public enum Applier {
                 return try await ready(kept)
             }
         case .update:
-            // The whole spec: the API takes no field mask (API.md).
+            // The whole spec: the API takes no field mask (docs/api-compatibility.md).
             guard let id = item.id, let spec = item.desired else { return nil }
             let updated = try await client.update(id, spec, base: item.existing?.spec)
             guard options.wait, updated.status.status != .ready else { return updated }

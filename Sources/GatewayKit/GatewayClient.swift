@@ -110,7 +110,7 @@ public final class GatewayClient: Sendable {
     }
 
     /// Creates a gateway exactly once, whether or not the server keeps the id the
-    /// client sends (API.md leaves it open). A spec without an id gets one here.
+    /// client sends (the API's docs leave it open: docs/api-compatibility.md). A spec without an id gets one here.
     /// Before re-sending a create whose answer was lost (a dropped connection, a
     /// timeout, a 5xx), the client looks for the first attempt's gateway: by id
     /// (unless the server is known to ignore ids), then in the list, by name and

@@ -74,7 +74,7 @@ public struct ShapeField: Sendable {
         case empty
     }
 
-    /// The rules of API.md beyond type and limits, by name; validation runs them.
+    /// The rules (docs/lua-api.md, "Issues") beyond type and limits, by name; validation runs them.
     public enum Rule: String, Sendable {
         case gatewayName, uuid, zone, dnsName, cidr, httpsURL, headerToken
     }
@@ -166,7 +166,7 @@ public struct ShapeEnum: Sendable {
     }
 }
 
-/// The gateway's shape: the CreateGateway request and the `spec` of an answer (API.md).
+/// The gateway's shape: the CreateGateway request and the `spec` of an answer (CoreWeave's API reference; docs/lua-api.md).
 public enum GatewayShape {
     public static let apiType = ShapeEnum("gateway.APIType", ["API_TYPE_UNSPECIFIED", "API_TYPE_OPENAI"])
     public static let edgeProxyMode = ShapeEnum("gateway.EdgeProxyMode",

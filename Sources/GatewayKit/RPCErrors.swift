@@ -1,6 +1,6 @@
 import Foundation
 
-/// The two JSON shapes an API error body comes in (API.md, "Errors"): google.rpc.Status
+/// The two JSON shapes an API error body comes in (docs/api-compatibility.md, "Which error JSON?"): google.rpc.Status
 /// as gRPC-JSON transcoding writes it (integer `code`, details inline with `@type`),
 /// or Connect's (string `code`, details as `type` + base64 protobuf `value` + optional `debug`).
 public enum ErrorStyle: String, Sendable, CaseIterable {

@@ -1,6 +1,6 @@
 import Glibc
 
-/// Text the rules of API.md read: a `String`, or UTF-8 bytes borrowed for the
+/// Text the rules of docs/lua-api.md ("Issues") read: a `String`, or UTF-8 bytes borrowed for the
 /// time of one check (a Lua string's, so gateway.new validates a table without
 /// making a Swift string of it).
 public protocol SpecText {

@@ -52,7 +52,7 @@ public struct SpecValidation: Sendable {
     public var isValid: Bool { spec != nil }
 }
 
-/// Validates CreateGateway requests against every rule of API.md, reporting all
+/// Validates CreateGateway requests against every rule docs/lua-api.md lists ("Issues"), reporting all
 /// problems at once.
 public enum SpecValidator {
     /// Validates an untyped document (JSON, or a Lua table converted to JSON values):
@@ -143,7 +143,7 @@ public enum SpecValidator {
         return issues
     }
 
-    /// The semantic rules of API.md, on a typed or borrowed spec; normalises zone
+    /// The semantic rules (docs/lua-api.md, "Issues"), on a typed or borrowed spec; normalises zone
     /// spelling. `zonesGiven`: how many zones the input listed (-1 when `zones` was
     /// not a list), so a broken list is not also reported as "no zones".
     static func rules<Spec: SpecRuleInput>(for spec: inout Spec, context: ValidationContext, zonesGiven: Int,

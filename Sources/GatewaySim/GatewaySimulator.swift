@@ -15,7 +15,7 @@ public struct SimRequestContext: RequestContext {
     }
 }
 
-/// A faithful local emulator of the gateway API (API.md), served over HTTP by
+/// A faithful local emulator of the gateway API (docs/openapi.yaml, docs/api-compatibility.md), served over HTTP by
 /// Hummingbird, with seeded fault injection.
 public final class GatewaySimulator: Sendable {
     public let configuration: SimConfiguration

@@ -20,11 +20,11 @@ public struct SimConfiguration: Sendable {
     /// JSON file the state is kept in (written atomically); nil keeps it in memory.
     public var statePath: String?
     public var organizationId: String
-    /// What an update does with DNS names: the real API merges (API.md).
+    /// What an update does with DNS names: the real API merges (docs/api-compatibility.md).
     public var dnsUpdate: DNSUpdate = .merge
     /// Seconds a deleted gateway stays in STATUS_DELETING before get answers 404.
     public var deleteAfter: Double = 3
-    /// Whether a create keeps the client's `id` (and answers 409 to a repeat); API.md leaves it open.
+    /// Whether a create keeps the client's `id` (and answers 409 to a repeat); the API's docs leave it open (docs/api-compatibility.md).
     public var clientIDs: ClientIDs = .honour
     /// The error bodies' shape: google.rpc.Status JSON or Connect's.
     public var errorStyle: ErrorStyle = .grpc
@@ -34,7 +34,7 @@ public struct SimConfiguration: Sendable {
     public var failedRate: Double = 0
     /// Gateways allowed at once; beyond, a create is refused with a QuotaFailure. nil: no limit.
     public var maxGateways: Int?
-    /// The order of lists in answers, which API.md does not promise.
+    /// The order of lists in answers, which the API's docs do not promise (docs/api-compatibility.md).
     public var order: Order = .stable
     /// Answers fill in what the API defaults (edgeProxyMode MANAGED, empty lists,
     /// W&B switches off) and add a field gwlua does not know (`publicFqdn`, set by the

@@ -84,11 +84,18 @@ public enum LuaSafeMode {
       return f, message, ...
     end
 
+    -- A refusal in the function's own convention: io.open and loadfile fail as for a
+    -- file that cannot be read (nil, a message, and for io.open EACCES), so scripts
+    -- that check their result go on; dofile, require, io.lines and io.input raise, as they
+    -- do for any file they cannot read.
+    local EACCES = 13
+    local function denied(name, why) return nil, tostring(name) .. ": Permission denied (" .. why .. ")", EACCES end
     local open, output, input, lines = io.open, io.output, io.input, io.lines
     io.open = function(name, mode, ...)
-      if type(mode) == "string" and not mode:match("^rb?$") then disabled("io.open for writing", 2) end
+      if type(mode) == "string" and not mode:match("^rb?$") then return denied(name, "io.open for writing is disabled by --safe") end
       if type(name) ~= "string" then return open(name, mode, ...) end
-      local path = confined(name, "io.open", 2)
+      local path, why = readable(name)
+      if not path then return denied(name, "io.open of '" .. name .. "' is disabled by --safe: " .. why) end
       return renamed(path, name, open(path, mode, ...))
     end
     io.lines = function(name, ...)
@@ -119,7 +126,11 @@ public enum LuaSafeMode {
     local function loadtext(name, env, what)
       local f, message
       local path = name
-      if name ~= nil then path = confined(name, what, 3) end
+      if name ~= nil then
+        local why
+        path, why = readable(name)
+        if not path then return nil, what .. " of '" .. tostring(name) .. "' is disabled by --safe: " .. why end
+      end
       if env == nil then f, message = loadfile(path, "t") else f, message = loadfile(path, "t", env) end
       if not f and binary(message) then disabled(what .. " of binary chunks", 3) end
       if name ~= nil then return renamed(path, name, f, message) end

@@ -50,7 +50,7 @@ struct Sim: ParsableCommand {
     var failedRate = 0.0
     @Option(name: .customLong("max-gateways"), help: "Refuse creates beyond this many gateways (429 with a QuotaFailure).")
     var maxGateways: Int?
-    @Option(help: "The order of lists in answers: stable (creation order), or shuffled (gateways, DNS names and source ranges in a new order every time; API.md promises none).")
+    @Option(help: "The order of lists in answers: stable (creation order), or shuffled (gateways, and each gateway's zones, DNS names and source ranges, in a new order every time; the API promises none).")
     var order: SimConfiguration.Order = .stable
     @Option(name: .customLong("retry-after"), help: "Seconds a throttled answer asks the client to wait.")
     var retryAfter = 1
