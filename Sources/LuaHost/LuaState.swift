@@ -58,8 +58,7 @@ public final class LuaState {
     var jsonScratch: LuaJSONEncoder.Buffers?
 
     deinit {
-        close()
-        jsonScratch?.release()
+        close()  // the scratch buffers free themselves
     }
 
     /// Closes the state (running every pending `__gc`). Safe to call twice.
