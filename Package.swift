@@ -53,7 +53,8 @@ let package = Package(
         ),
         // Declares its bindings through LuaHost; it does not speak the C API (no CLua).
         .target(name: "GatewayLua", dependencies: ["LuaHost", "GatewayKit"]),
-        .target(name: "REPL", dependencies: ["LuaHost", "CEditLine", "CLua"]),
+        // Reaches Lua only through LuaHost (no CLua), as GatewayLua.
+        .target(name: "REPL", dependencies: ["LuaHost", "CEditLine"]),
         // Runs a program on a real pseudo-terminal (REPL tests and the keystroke bench).
         .target(name: "PseudoTerminal"),
         .executableTarget(

@@ -37,7 +37,7 @@ enum PlanApply {
             Console.write(Console.colourPlan(text, enabled: Console.colourStdout), to: .output)
             return 0
         },
-    ], tostring: { call in
+    ], display: "text", tostring: { call in
         if case .string(let text) = call.field(1, "text") { return text }
         return "gateway.plan"
     })

@@ -46,11 +46,16 @@ public final class LuaMetatable: @unchecked Sendable {
     public let name: String
     let methods: [LuaFunction]
     let tostring: LuaFunction?
+    /// The field whose string the REPL's printer shows for such a table instead of
+    /// its fields (a plan shows its listing), kept as `__display` in the metatable.
+    let display: String?
 
     /// `tostring` gets the call with the table at index 1.
-    public init(_ name: String, methods: [LuaFunction] = [], tostring: ((LuaCall) throws -> String)? = nil) {
+    public init(_ name: String, methods: [LuaFunction] = [], display: String? = nil,
+                tostring: ((LuaCall) throws -> String)? = nil) {
         self.name = name
         self.methods = methods
+        self.display = display
         self.tostring = tostring.map { body in
             LuaFunction("__tostring") { call in
                 call.push(try body(call))
@@ -77,6 +82,10 @@ public final class LuaMetatable: @unchecked Sendable {
             if let tostring {
                 call.push(tostring)
                 lua_setfield(L, -2, "__tostring")
+            }
+            if let display {
+                call.push(display)
+                lua_setfield(L, -2, PrettyPrinter.displayKey)
             }
         }
         lua_pushvalue(L, -1)

@@ -1,5 +1,4 @@
 import CEditLine
-import CLua
 import LuaHost
 import Synchronization
 #if canImport(Glibc)
@@ -14,7 +13,7 @@ final class EditLineReader: LineReader {
     private(set) var wasInterrupted = false
 
     /// The state completion reads (readline's callbacks cannot capture context).
-    nonisolated(unsafe) static var completionState: OpaquePointer?
+    nonisolated(unsafe) static var completionState: LuaState?
     /// Set by the SIGINT handler while a line is being read.
     static let sigintSeen = Atomic<Bool>(false)
     /// The thread blocked in readline, or 0.
@@ -22,7 +21,7 @@ final class EditLineReader: LineReader {
 
     init(state: LuaState, history: HistoryFile?) {
         self.history = history
-        EditLineReader.completionState = state.L
+        EditLineReader.completionState = state
         gwlua_rl_setup(EditLineReader.complete)
         stifle_history(Int32(history?.capacity ?? 1000))
         for entry in history?.load() ?? [] { _ = add_history(entry) }
@@ -62,8 +61,8 @@ final class EditLineReader: LineReader {
     /// word (the longest common prefix), then the candidates.
     private static let complete: @convention(c) (UnsafePointer<CChar>?, Int32, Int32) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = { text, _, _ in
         gwlua_rl_completion_over()
-        guard let text, let L = EditLineReader.completionState else { return nil }
-        let candidates = Completion.candidates(for: String(cString: text), in: L)
+        guard let text, let state = EditLineReader.completionState else { return nil }
+        let candidates = state.completions(for: String(cString: text))
         guard let first = candidates.first else { return nil }
         var common = Substring(first)
         for c in candidates.dropFirst() {

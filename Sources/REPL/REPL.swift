@@ -1,5 +1,4 @@
 import CEditLine
-import CLua
 import Foundation
 import LuaHost
 #if canImport(Glibc)
@@ -64,15 +63,14 @@ public struct REPL {
     }
 
     public func run() {
-        let L = state.L
         if let rc = options.rcPath, FileManager.default.isReadableFile(atPath: rc) {
-            if luaL_loadfilex(L, rc, "t") == LUA_OK { execute() } else { report() }
+            if state.loadFile(rc) { execute() } else { report() }
         }
         while !state.interruption.isTimedOut {
             let outcome = readChunk()
             switch outcome {
             case .end:
-                lua_settop(L, 0)
+                state.clearStack()
                 writeStandardOutput("\n")
                 return
             case .cleared, .reported:
@@ -87,12 +85,7 @@ public struct REPL {
 
     /// Runs the function on top with SIGINT/SIGTERM interrupting it, then prints its results.
     private func execute() {
-        state.interruption.reset()
-        state.resetInstructionCount()
-        let status = LuaSignals.interrupting(state) {
-            state.protectedCall(arguments: 0, results: LUA_MULTRET)
-        }
-        if status == LUA_OK { printResults() } else { report() }
+        if state.callInteractively() { printResults() } else { report() }
     }
 
     enum Input {
@@ -102,8 +95,7 @@ public struct REPL {
     /// Reads lines until they form a chunk that compiles (or fails for a reason
     /// other than being incomplete); leaves the compiled function on the stack.
     private func readChunk() -> Input {
-        let L = state.L
-        lua_settop(L, 0)
+        state.clearStack()
         guard let first = reader.read(prompt: prompt) else { return reader.wasInterrupted ? .cleared : .end }
         if first.allSatisfy({ $0 == " " || $0 == "\t" }) { return .cleared }
         if first.hasPrefix("."), !first.hasPrefix("..") {
@@ -111,23 +103,24 @@ public struct REPL {
             return .command(first)
         }
         // An expression first: `1 + 1` prints 2.
-        if load("return " + first, name: "=stdin") == LUA_OK {
+        if case .loaded = state.loadChunk("return " + first, name: "=stdin") {
             reader.remember(first)
             return .chunk
         }
-        lua_settop(L, 0)
+        state.clearStack()
         var text = first
         while true {
-            let status = load(text, name: "=stdin")
-            if status == LUA_OK || !isIncomplete(status) {
+            switch state.loadChunk(text, name: "=stdin") {
+            case .loaded:
                 reader.remember(text)
-                if status != LUA_OK {
-                    report()
-                    return .reported
-                }
                 return .chunk
+            case .failed:
+                reader.remember(text)
+                report()
+                return .reported
+            case .incomplete:
+                state.clearStack()
             }
-            lua_settop(L, 0)
             // Ctrl-C on a `>>` line drops the whole half-typed chunk.
             guard let more = reader.read(prompt: continuationPrompt) else { return reader.wasInterrupted ? .cleared : .end }
             text += "\n" + more
@@ -146,7 +139,7 @@ public struct REPL {
                 writeStandardError("usage: .load FILE\n")
                 return true
             }
-            if luaL_loadfilex(state.L, argument, "t") == LUA_OK { execute() } else { report() }
+            if state.loadFile(argument) { execute() } else { report() }
         case ".exit", ".quit":
             writeStandardOutput("")
             return false
@@ -156,59 +149,32 @@ public struct REPL {
         return true
     }
 
-    private func load(_ code: String, name: String) -> Int32 {
-        Array(code.utf8).withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: CChar.self) { gwlua_loadbuffer(state.L, $0.baseAddress, $0.count, name, "t") }
-        }
-    }
-
-    private func isIncomplete(_ status: Int32) -> Bool {
-        guard status == LUA_ERRSYNTAX, lua_type(state.L, -1) == LUA_TSTRING else { return false }
-        return LuaCall.string(at: -1, in: state.L).hasSuffix("<eof>")
-    }
-
     /// Pretty-prints every result (tab-separated, or one per line when any is
-    /// multi-line) and keeps the first in `_`.
+    /// multi-line) and keeps the first in `_`, as a script's assignment would: a
+    /// `_G` whose `__newindex` raises gets its error reported, not a crash.
     private func printResults() {
-        let L = state.L
-        let n = lua_gettop(L)
+        let n = state.stackCount
         guard n > 0 else { return }
-        let rendered = (1...n).map { printer.render(L, at: $0) }
+        let rendered = (1...n).map { state.render(at: $0, with: printer) }
         let multiline = rendered.contains { $0.contains("\n") }
         writeStandardOutput(rendered.joined(separator: multiline ? "\n" : "\t") + "\n")
-        lua_rawgeti(L, gwlua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-        lua_pushvalue(L, 1)
-        lua_setfield(L, -2, "_")
-        lua_settop(L, 0)
-    }
-
-    private func hasToString(at index: Int32) -> Bool {
-        guard luaL_getmetafield(state.L, index, "__tostring") != LUA_TNIL else { return false }
-        gwlua_pop(state.L, 1)
-        return true
+        if let refused = state.setGlobal("_", toValueAt: 1) {
+            writeStandardError("\(programName): _ was not set: \(refused)\n")
+        }
+        state.clearStack()
     }
 
     /// The message (any error value, through a protected tostring) and a
     /// short traceback without the REPL's own frames.
     private func report() {
-        let L = state.L
-        var text: String
-        if lua_type(L, -1) == LUA_TSTRING {
-            text = LuaCall.string(at: -1, in: L)
-        } else if lua_type(L, -1) == LUA_TTABLE, !hasToString(at: -1) {
-            text = "error object: " + printer.render(L, at: -1)  // a plain table: show what it holds
-        } else if gwlua_ptostring(L, -1) == LUA_OK {
-            text = LuaCall.string(at: -1, in: L)
-        } else {
-            text = "(error object is a \(LuaCall(state: L).typeName(at: -2)) value)"
-        }
+        let text = state.errorText(at: -1, with: printer)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if let marker = lines.firstIndex(of: "stack traceback:") {
             let frames = lines[(marker + 1)...].filter { !$0.contains("[C]: in ?") && !$0.contains("in function <stdin") || $0.contains("stdin:") }
             lines = Array(lines[..<marker]) + (frames.isEmpty ? [] : ["stack traceback:"] + frames.prefix(6))
         }
         writeStandardError("\(programName): \(lines.joined(separator: "\n"))\n")
-        lua_settop(L, 0)
+        state.clearStack()
     }
 }
 
@@ -223,15 +189,8 @@ protocol LineReader {
 struct PlainLineReader: LineReader {
     func read(prompt: String) -> String? {
         writeStandardOutput(prompt)
-        fflush(gwlua_stdout())
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        let n = getline(&line, &capacity, gwlua_stdin())
-        guard n >= 0, let line else { return nil }
-        var bytes = Array(UnsafeRawBufferPointer(start: line, count: n))
-        if bytes.last == 10 { bytes.removeLast() }
-        return String(decoding: bytes, as: UTF8.self)
+        LuaOutput.flushOutput()
+        return LuaOutput.readLine()
     }
 
     func remember(_ line: String) {}

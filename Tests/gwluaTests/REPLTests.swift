@@ -48,6 +48,29 @@ extension PseudoTerminal {
         #expect(t.exitStatus() == 0)
     }
 
+    /// A script that makes `_G` refuse new globals (a strict mode whose `__newindex`
+    /// raises) used to abort the REPL (SIGABRT, exit 134) when it set `_` unprotected:
+    /// now the refusal is reported and the session goes on.
+    @Test func aRaisingNewindexOnGlobalsIsReportedNotACrash() throws {
+        let (t, _) = try replSession()
+        #expect(t.enter("setmetatable(_G, {__newindex = function(_, k) error('strict: no global ' .. k, 2) end})", expect: "> "))
+        #expect(t.enter("40 + 2", expect: "_ was not set: "), "\(t.text)")
+        #expect(t.text.contains("42\r\n") && t.text.contains("strict: no global _"), "\(t.text)")
+        #expect(t.enter("'still here'", expect: "\"still here\""))
+        t.type("\u{04}")
+        #expect(t.exitStatus() == 0)
+    }
+
+    /// A binding's table shows what its metatable declares (a plan, its listing), not its fields.
+    @Test func aPlanPrintsItsListing() throws {
+        let (t, _) = try replSession(["--local"])
+        #expect(t.enter("p = gateway.client():plan{{name = 'shown', zones = {'US-EAST-04A'}, coreWeaveAuth = {}, pathBasedRouting = {}}}", expect: "> "))
+        #expect(t.enter("p", expect: "Plan: 1 to create"), "\(t.text)")
+        #expect(t.text.contains("gateway.plan:\r\n+ shown"), "\(t.text)")
+        t.type("\u{04}")
+        #expect(t.exitStatus() == 0)
+    }
+
     @Test func nestedAndCyclicTablesPrettyPrint() throws {
         let (t, _) = try replSession(environment: ["NO_COLOR": "1"])
         #expect(t.enter("t = {10, 20, name = 'n', deep = {a = {b = {'x\\n'}}}, ['two words'] = true} t.self = t", expect: "> "))

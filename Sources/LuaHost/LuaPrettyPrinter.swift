@@ -62,6 +62,20 @@ public struct PrettyPrinter {
         return Array(UnsafeRawBufferPointer(start: p, count: length))
     }
 
+    /// The metatable key naming the field a binding's table is shown by (`LuaMetatable(display:)`).
+    static let displayKey = "__display"
+
+    /// The string in the field the table's metatable names under `__display`, read raw; nil without one.
+    private func display(_ L: OpaquePointer, _ index: Int32) -> String? {
+        guard lua_getmetatable(L, index) != 0 else { return nil }
+        defer { gwlua_pop(L, 2) }
+        lua_pushstring(L, PrettyPrinter.displayKey)
+        lua_rawget(L, -2)
+        guard lua_type(L, -1) == LUA_TSTRING else { return nil }
+        lua_rawget(L, index)  // the field named there
+        return lua_type(L, -1) == LUA_TSTRING ? LuaCall.string(at: -1, in: L) : nil
+    }
+
     /// The metatable's `__name` (set by luaL_newmetatable), read raw.
     private func typeName(_ L: OpaquePointer, _ index: Int32) -> String? {
         guard lua_getmetatable(L, index) != 0 else { return nil }
@@ -77,12 +91,7 @@ public struct PrettyPrinter {
         if let earlier = seen[identity] { return paint("<ref \(earlier.isEmpty ? "(top)" : earlier)>", "33") }
         seen[identity] = path
         let name = typeName(L, index)
-        if name == "gateway.plan" {
-            lua_pushstring(L, "text")
-            lua_rawget(L, index)
-            defer { gwlua_pop(L, 1) }
-            if lua_type(L, -1) == LUA_TSTRING { return "gateway.plan:\n" + LuaCall.string(at: -1, in: L) }
-        }
+        if let shown = display(L, index) { return (name ?? "table") + ":\n" + shown }
         let prefix = name.map { paint($0, "1") } ?? ""
         if depth >= maxDepth { return prefix + "{…}" }
         guard lua_checkstack(L, 8) != 0 else { return prefix + "{…}" }
