@@ -263,6 +263,10 @@ function Builder:additional_dns(...) end
 ---@param ... string CIDR ranges.
 ---@return gateway.Builder
 function Builder:allowed_source_ip_ranges(...) end
+---Sets endpointConfiguration.edgeProxyMode: through CoreWeave's managed edge, or straight to the gateway.
+---@param mode gateway.EdgeProxyMode
+---@return gateway.Builder
+function Builder:edge_proxy_mode(mode) end
 ---@param opts? gateway.ValidateOptions
 ---@return gateway.Spec
 function Builder:build(opts) end

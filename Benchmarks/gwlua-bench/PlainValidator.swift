@@ -26,7 +26,7 @@ function plainValidate(t)
   local errors = {}
   for k in pairs(t) do if not known[k] then errors[#errors + 1] = "unknown field " .. tostring(k) end end
   local name = t.name
-  if type(name) ~= "string" or name == "" or name:find("^%s") or name:find("%s$") then errors[#errors + 1] = "name" end
+  if type(name) ~= "string" or name == "" or #name > 38 or name:find("^%s") or name:find("%s$") then errors[#errors + 1] = "name" end
   if t.id ~= nil and (type(t.id) ~= "string" or not t.id:find("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$")) then
     errors[#errors + 1] = "id"
   end

@@ -144,6 +144,13 @@ func benchSpecs(count: Int, rounds: Int, documentsPath: String?) throws {
     end
     return last
     """
+    // The minimal spec: name, one zone, coreWeaveAuth, bodyBasedRouting.
+    let minimalFields = "name = \"llm-\" .. i, zones = {zones[i % 4 + 1]}, coreWeaveAuth = {}, bodyBasedRouting = {apiType = \"API_TYPE_OPENAI\"}"
+    let minimalTable = "local n = ... local zones = \(zones) local new = gateway.new local last\nfor i = 1, n do last = new{\(minimalFields)} end\nreturn last"
+    let minimalBuilder = "local n = ... local zones = \(zones) local builder = gateway.builder local last\n"
+        + "for i = 1, n do last = builder(\"llm-\" .. i):zone(zones[i % 4 + 1]):coreweave_auth():body_routing():build() end\nreturn last"
+    let minimalValidator = "local n = ... local zones = \(zones) local validate = plainValidate local last\n"
+        + "for i = 1, n do last = validate{\(minimalFields)} end\nreturn last"
     try state.run("ZONES = \(zones)\n" + plainLuaValidator, name: "=validator")
     _ = try timeLoop(state, table, n: count / 10)
     _ = try timeLoop(state, builder, n: count / 10)
@@ -164,6 +171,18 @@ func benchSpecs(count: Int, rounds: Int, documentsPath: String?) throws {
                  perSecond(median(b)), us(median(b)), median(v) / median(b)))
     print(String(format: "  plain-Lua validator     %9.0f specs/s  %6.2f us/spec  (the same rules as a user writes them)",
                  perSecond(median(v)), us(median(v))))
+    var mt: [Double] = [], mb: [Double] = [], mv: [Double] = []
+    for _ in 0..<rounds {
+        mt.append(try timeLoop(state, minimalTable, n: count))
+        mb.append(try timeLoop(state, minimalBuilder, n: count))
+        mv.append(try timeLoop(state, minimalValidator, n: count))
+    }
+    print("  the minimal spec (name, one zone, coreWeaveAuth, bodyBasedRouting):")
+    print(String(format: "    gateway.new{...}        %9.0f specs/s  %.2fx the plain-Lua validator (target >= 2x)",
+                 perSecond(median(mt)), median(mv) / median(mt)))
+    print(String(format: "    gateway.builder():build %9.0f specs/s  %.2fx the plain-Lua validator (target >= 2x)",
+                 perSecond(median(mb)), median(mv) / median(mb)))
+    print(String(format: "    plain-Lua validator     %9.0f specs/s", perSecond(median(mv))))
     print(String(format: "  plain Lua tables only   %9.0f specs/s  %6.2f us/spec  (the loop's own cost)", perSecond(median(p)), us(median(p))))
     try benchJSON(state, rounds: rounds)
     if let documentsPath {
