@@ -7,6 +7,9 @@ import LuaHost
 public enum GatewayModule {
     public static func register(in state: LuaState, settings: GatewaySettings = GatewaySettings()) throws {
         let functions = SpecsAPI.register() + SpecBuilder.register() + ClientAPI.register(settings: settings)
+        // The declared fields: Tab completes them, `.help gateway.spec` lists them.
+        Completion.add(words: GatewayShape.paths().map { $0.field.name })
+        LuaHelp.add([SpecsAPI.fieldsHelp])
         try state.registerModule("gateway") { call in
             call.push(.table(functions.map { ($0.name, .function($0)) } + [("version", .string(GatewayKit.version))]))
         }

@@ -293,6 +293,26 @@ enum SpecsAPI {
                      "The exact CreateGateway request body (sorted keys).", example: "print(gateway.to_json(s, {pretty = true}))"),
     ]
 
+    /// `.help gateway.spec`: every declared field, its type and what it is.
+    static let fieldsHelp: LuaHelpEntry = {
+        func type(_ field: ShapeField) -> String {
+            switch field.kind {
+            case .string: return "string"
+            case .boolean: return "boolean"
+            case .enumeration(let e): return e.sendable.joined(separator: "|")
+            case .strings: return "{string, …}"
+            case .marker: return "{}"
+            case .record: return "table"
+            }
+        }
+        let lines = GatewayShape.paths().filter { $0.field.access != .answerOnly }.map { path, field in
+            "    \(path)\(field.required ? "" : "?"): \(type(field)). \(field.doc)"
+        }
+        return LuaHelpEntry("gateway.spec", "a spec table's fields (the API's names; ? marks optional ones)",
+                            "Exactly one auth and one routing.\n" + lines.joined(separator: "\n"),
+                            example: #"gateway.new{name = "llm", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}}"#)
+    }()
+
     /// The functions this area adds to `gateway`.
     static func register() -> [LuaFunction] {
         LuaHelp.add(help)

@@ -1,5 +1,5 @@
 import CLua
-import LuaHost
+import Synchronization
 
 /// Tab completion over a live state: keywords, globals, `t.field` and
 /// `t:method`, following tables and metatable `__index` tables. Everything is
@@ -7,6 +7,12 @@ import LuaHost
 public enum Completion {
     static let keywords: Set<String> = ["and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
                                         "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while"]
+
+    /// Words a binding adds to what a bare word completes to (the spec's field names,
+    /// so `gateway.new{edgeP` completes inside a table constructor).
+    private static let words = Mutex<Set<String>>([])
+
+    public static func add(words more: some Sequence<String>) { words.withLock { $0.formUnion(more) } }
 
     /// Candidates that complete `word` (an identifier path such as `gateway.bu` or `c:cr`), whole words, sorted.
     public static func candidates(for word: String, in L: OpaquePointer) -> [String] {
@@ -18,6 +24,7 @@ public enum Completion {
             lua_rawgeti(L, gwlua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
             var names = fields(of: -1, in: L, methods: false)
             names.formUnion(keywords)
+            names.formUnion(words.withLock { $0 })
             return names.filter { $0.hasPrefix(word) }.sorted()
         }
         let base = word[..<cut], partial = String(word[word.index(after: cut)...])

@@ -118,6 +118,30 @@ final class ResultBox: @unchecked Sendable {
         #expect(spec["trafficPolicy"] == nil && mode != "EDGE_PROXY_MODE_DIRECT", "\(spec)")
     }
 
+    /// Creates whose answers are lost, on a server that ignores client ids, fills in
+    /// defaults and adds a field: each lost create is found by its name and spec (the
+    /// defaults and the added field are not differences), never made twice.
+    @Test func lostCreatesAreFoundDespiteServerDefaults() throws {
+        let (sim, endpoint) = try startSim(["--server-defaults", "--enum-numbers", "--client-ids", "ignore", "--drop-rate", "0.4",
+                                            "--seed", "7"])
+        defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
+        let folder = try scratch(["lost.lua": """
+            local c = gateway.client{max_attempts = 10, retry_delay = 0.01}
+            for i = 1, 20 do
+              c:create{name = "lost-" .. i, zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {},
+                       endpointConfiguration = {edgeProxyMode = "EDGE_PROXY_MODE_DIRECT"}}
+            end
+            local names = {}
+            for _, g in ipairs(c:list()) do names[g.spec.name] = (names[g.spec.name] or 0) + 1 end
+            local total, twice = 0, 0
+            for _, n in pairs(names) do total = total + 1; if n > 1 then twice = twice + 1 end end
+            print(total, twice)
+            """])
+        let r = try gwlua(["run", "--endpoint", endpoint, "lost.lua"], environment: ["COREWEAVE_API_TOKEN": "fleet-token"], directory: folder)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "20\t0\n", "\(r.stdout)")
+    }
+
     /// Names of 38 and 39 characters, 50 and 51 source ranges: valid and refused before any request.
     @Test func limitsAreCheckedBeforeAnyRequest() throws {
         let (sim, endpoint) = try startSim([])
@@ -145,5 +169,9 @@ final class ResultBox: @unchecked Sendable {
             1
 
             """, "\(r.stdout)")
+        // The emulator refuses them too, from the same declaration.
+        let refused = try rawCall("POST", "\(endpoint)/v1alpha1/inference/gateways",
+                                  body: #"{"name": "\#(String(repeating: "n", count: 39))", "zones": ["US-EAST-04A"], "coreWeaveAuth": {}, "pathBasedRouting": {}}"#)
+        #expect(refused["code"] == .integer(3), "\(refused)")
     }
 }

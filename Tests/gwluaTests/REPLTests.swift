@@ -123,6 +123,21 @@ extension PseudoTerminal {
         t.read(waiting: 300)
         t.type("\u{15}")
         #expect(t.enter("ran", expect: "false"))
+        // The spec's declared field names complete inside a table constructor.
+        offset = t.output.count
+        t.type("s = gateway.new{edgeP\t")
+        #expect(t.waitFor("roxyMode", from: offset), "\(t.since(offset))")
+        t.type("\u{15}")
+    }
+
+    /// `.help gateway.spec` lists the declared fields.
+    @Test func helpListsTheSpecsFields() throws {
+        let (t, _) = try replSession()
+        #expect(t.enter(".help gateway.spec", expect: "endpointConfiguration.edgeProxyMode?: EDGE_PROXY_MODE_MANAGED|EDGE_PROXY_MODE_DIRECT"),
+                "\(t.text)")
+        #expect(t.text.contains("name: string."), "\(t.text)")
+        t.type("\u{04}")
+        #expect(t.exitStatus() == 0)
     }
 
     @Test func ctrlCClearsTheLineAndInterruptsRunningCode() throws {
