@@ -31,8 +31,10 @@ enum SpecsAPI {
     /// through `readJSON` and document validation, whose issues name every path.
     static func new(_ call: LuaCall) throws -> Int32 {
         try call.checkTable(1)
-        let context = context(try newOptions.read(call, at: 2), specAt: 1, in: call)
+        var context = ValidationContext(zones: try newOptions.read(call, at: 2).strings("zones"), acceptsAnswerFields: true)
         if pushCopy(ofSpecAt: 1, in: call, context: context) { return 1 }
+        // Fields gwlua does not know send a table the general way: only there can the note matter.
+        context.keptUnknownPaths = keptPaths(at: 1, in: call)
         let result = SpecValidator.validate(call.readJSON(1), context: context)
         guard let spec = result.spec else { throw SpecValidationError(issues: result.issues) }
         push(spec, in: call)
