@@ -94,6 +94,8 @@
 ---@field max_attempts? integer
 ---@field retry_delay? number
 ---@field retry_max_delay? number
+---@field proxy? string|false An http:// proxy URL (credentials allowed), or false for none; default --proxy, else HTTPS_PROXY unless NO_PROXY names the host.
+---@field ca_file? string A PEM file of CAs to trust besides the system's (a TLS-inspecting proxy's).
 
 ---@class gateway.WaitOptions
 ---@field timeout? number

@@ -105,8 +105,22 @@ extension APIError {
         /// specs or what exists; nothing was changed.
         public static let stalePlan = Code(rawValue: "STALE_PLAN")
 
+        /// The API's certificate is not trusted, expired, or not for its host (not retried).
+        public static let certificate = Code(rawValue: "CERTIFICATE")
+        /// The endpoint's host name does not resolve (not retried).
+        public static let dns = Code(rawValue: "DNS")
+        /// The endpoint refused the connection.
+        public static let connectionRefused = Code(rawValue: "CONNECTION_REFUSED")
+        /// The proxy could not be reached (its name does not resolve, or it refused the connection).
+        public static let proxyUnreachable = Code(rawValue: "PROXY_UNREACHABLE")
+        /// The proxy refused the credentials (407; not retried).
+        public static let proxyAuth = Code(rawValue: "PROXY_AUTH")
+        /// The endpoint's port did not answer TLS (a plain http port; not retried).
+        public static let notTLS = Code(rawValue: "NOT_TLS")
+
         /// Failures that say the API could not be reached.
-        public static let unreachable: Set<Code> = [.unavailable, .transport, .deadlineExceeded]
+        public static let unreachable: Set<Code> = [.unavailable, .transport, .deadlineExceeded, .certificate, .dns,
+                                                    .connectionRefused, .proxyUnreachable, .proxyAuth, .notTLS]
         /// Failures that say the token is not good enough.
         public static let denied: Set<Code> = [.unauthenticated, .permissionDenied]
     }

@@ -115,3 +115,22 @@ public struct CIDRProblem: Error, Sendable, Hashable, CustomStringConvertible {
     public let description: String
     init(_ text: String) { description = text }
 }
+
+extension CIDRRange {
+    /// Whether `address` (4 or 16 bytes) lies in this range.
+    public func contains(_ address: [UInt8]) -> Bool {
+        guard address.count == self.address.count else { return false }
+        let net = network.address
+        var masked = address
+        var bits = prefixLength
+        for i in 0..<masked.count {
+            let keep = max(0, min(8, bits))
+            masked[i] &= keep == 0 ? 0 : UInt8(truncatingIfNeeded: 0xFF << (8 - keep))
+            bits -= 8
+        }
+        return masked == net
+    }
+
+    /// The bytes of an IPv4 or IPv6 address written as text, or nil for a name.
+    public static func address(_ text: String) -> [UInt8]? { parseAddress(text) }
+}

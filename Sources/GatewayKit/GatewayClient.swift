@@ -20,12 +20,16 @@ public struct ClientConfiguration: Sendable {
     public var baseDelay: Duration
     public var maxDelay: Duration
     public var userAgent: String
+    /// The proxy and the extra trust roots (see `NetworkSettings.resolve`).
+    public var network: NetworkSettings
 
     public static let defaultEndpoint = "https://api.coreweave.com"
 
     public init(endpoint: String = ClientConfiguration.defaultEndpoint, token: String, timeout: Duration = .seconds(30),
                 maxAttempts: Int = 5, maxTotalTime: Duration = .seconds(300), baseDelay: Duration = .milliseconds(200),
-                maxDelay: Duration = .seconds(5), userAgent: String = "gwlua/\(GatewayKit.version)") {
+                maxDelay: Duration = .seconds(5), userAgent: String = "gwlua/\(GatewayKit.version)",
+                network: NetworkSettings = NetworkSettings()) {
+        self.network = network
         self.endpoint = endpoint
         self.token = token
         self.timeout = timeout
@@ -75,13 +79,8 @@ public final class GatewayClient: Sendable {
     /// backoff, attempt and time budgets, cancellation) decide, so a refused
     /// connection is reported at once instead of after the request timeout.
     public static let sharedHTTPClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
-        configuration.timeout.connect = .seconds(10)
-        // No request spans: gwlua bootstraps no tracer, and building a span's name and
-        // attributes for the no-op one cost about 9,000 instructions per request (callgrind).
-        configuration.tracing.tracer = nil
+        // The plain settings: no proxy, the system's trust roots (they cannot throw).
+        let configuration = (try? NetworkSettings().httpConfiguration()) ?? HTTPClient.Configuration()
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
@@ -93,10 +92,17 @@ public final class GatewayClient: Sendable {
     /// was 4% of a create's instructions, and batches send thousands.
     let createTemplate: HTTPClient.Request
 
-    public init(configuration: ClientConfiguration, http: HTTPClient = GatewayClient.sharedHTTPClient,
+    /// `http`: the HTTP client to use; by default the shared one for the configuration's network settings.
+    public init(configuration: ClientConfiguration, http: HTTPClient? = nil,
                 logger: Logger = Logger(label: "gwlua.client")) throws {
         self.configuration = try configuration.validated()
-        self.http = http
+        do {
+            self.http = try http ?? configuration.network.httpClient()
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(code: .config, message: "the TLS or proxy settings are not usable: \(TransportFailure.plain(error))")
+        }
         self.logger = logger
         do {
             createTemplate = try HTTPClient.Request(url: self.configuration.endpoint + Self.path, method: .POST)
@@ -306,9 +312,11 @@ public final class GatewayClient: Sendable {
                 retryAfter = headerRetryAfter ?? failure.retryDelay.map { min($0, .seconds(3600)) }
                 // A refusal to take the request (429) did nothing; other answers may come after the work.
                 mayHaveHappened = status != 429
-            case .transport(let error):
+            case .transport(let error, let retryable):
                 APIMetrics.shared.failedInTransport()
                 if Task.isCancelled { throw APIError(code: .cancelled, message: "\(method) \(path) was cancelled") }
+                // A certificate, a proxy's refusal of the credentials, a name that does not exist: waiting will not help.
+                guard retryable else { throw error }
                 failure = error
                 retryAfter = nil
                 mayHaveHappened = true
@@ -337,7 +345,7 @@ public final class GatewayClient: Sendable {
 
     enum Outcome {
         case answer(status: Int, body: Data, retryAfter: Duration?)
-        case transport(APIError)
+        case transport(APIError, retryable: Bool)
     }
 
     /// One attempt. AHC's future-based API, because its async one hops between the
@@ -366,8 +374,12 @@ public final class GatewayClient: Sendable {
             return .answer(status: Int(response.status.code), body: response.body.map { Data($0.readableBytesView) } ?? Data(),
                            retryAfter: response.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter))
         } catch {
-            return .transport(APIError(code: Self.isTimeout(error) ? .deadlineExceeded : .transport,
-                                       message: "\(method) \(configuration.endpoint)\(path) failed: \(Self.describe(error))"))
+            if Self.isTimeout(error) {
+                return .transport(APIError(code: .deadlineExceeded, message: "\(method) \(configuration.endpoint)\(path) timed out"), retryable: true)
+            }
+            let failure = TransportFailure.classify(error, endpoint: configuration.endpoint, network: configuration.network)
+            return .transport(APIError(code: failure.code, message: "\(method) \(configuration.endpoint)\(path) failed: \(failure.message)"),
+                              retryable: failure.retryable)
         }
     }
 

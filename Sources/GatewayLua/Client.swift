@@ -44,6 +44,8 @@ enum ClientAPI {
         .string("endpoint", "the API's base URL"), .string("token", "the API token (default: the host's)"),
         .number("timeout", in: 0.001...3600, "seconds per request"), .integer("max_attempts", in: 1...100, "attempts per call"),
         .number("retry_delay", in: 0...60, "first backoff, seconds"), .number("retry_max_delay", in: 0...3600, "longest backoff, seconds"),
+        .stringOrFalse("proxy", "an http:// proxy URL, or false for none (default: --proxy, else HTTPS_PROXY unless NO_PROXY names the host)"),
+        .string("ca_file", "a PEM file of CAs to trust besides the system's"),
     ])
     static let listOptions = LuaOptions("c:list", [.string("updated_after", "an RFC 3339 time")])
     static let deleteOptions = LuaOptions("c:delete", [
@@ -135,12 +137,34 @@ enum ClientAPI {
                     message: "no API token: set \(settings.tokenSource)"
                         + (settings.scriptIsUsers ? " (or pass token = … to gateway.client)" : "")))
             }
+            if settings.safe, options.has("proxy") || options.has("ca_file"), !options.has("token") {
+                // A proxy with a CA of the script's choosing could read the host's token.
+                throw LuaError.runtime("gateway.client{proxy = …, ca_file = …} with the host's token is disabled by --safe")
+            }
+            let endpoint = options.string("endpoint") ?? settings.endpoint
+            let choice: NetworkSettings.ProxyChoice
+            if options.bool("proxy") == false {
+                choice = .none
+            } else if let url = options.string("proxy") {
+                choice = .url(url, source: "gateway.client{proxy}")
+            } else if settings.local && endpoint == settings.endpoint {
+                choice = .none  // the in-process emulator, on loopback
+            } else {
+                choice = settings.proxy
+            }
+            let network: NetworkSettings
+            do {
+                network = try NetworkSettings.resolve(endpoint: endpoint, environment: settings.environment, proxy: choice,
+                                                      caFile: options.string("ca_file") ?? settings.caFile)
+            } catch let error as APIError {
+                throw LuaAPIError(error: error)
+            }
             let configuration = ClientConfiguration(
-                endpoint: options.string("endpoint") ?? settings.endpoint, token: token,
+                endpoint: endpoint, token: token,
                 timeout: options.number("timeout").map { .seconds($0) } ?? settings.timeout,
                 maxAttempts: options.integer("max_attempts").map { Int($0) } ?? settings.maxAttempts,
                 baseDelay: options.number("retry_delay").map { .seconds($0) } ?? .milliseconds(200),
-                maxDelay: options.number("retry_max_delay").map { .seconds($0) } ?? .seconds(5))
+                maxDelay: options.number("retry_max_delay").map { .seconds($0) } ?? .seconds(5), network: network)
             do {
                 luaClass.push(LuaGatewayClient(try GatewayClient(configuration: configuration), settings: settings), in: call)
                 return 1

@@ -27,6 +27,14 @@ public struct GatewaySettings: Sendable {
     public var scriptIsUsers = true
     /// What apply runs did, for the process's exit status and metrics.
     public let report = RunReport()
+    /// How clients choose a proxy (`--proxy`, else the environment's).
+    public var proxy: NetworkSettings.ProxyChoice = .environment
+    /// `--ca-file`: more trust roots.
+    public var caFile: String?
+    /// The environment proxies and trust roots are read from.
+    public var environment: [String: String] = [:]
+    /// The endpoint is the in-process emulator (`--local`): never through a proxy.
+    public var local = false
 
     public init(endpoint: String = ClientConfiguration.defaultEndpoint, token: String? = nil,
                 tokenSource: String = "COREWEAVE_API_TOKEN", maxAttempts: Int = 5, timeout: Duration = .seconds(30)) {
@@ -79,7 +87,8 @@ extension APIError.Code {
     public var exitStatus: Int32? {
         switch self {
         case .validation, .invalidArgument, .journal, .stalePlan: return ExitStatus.invalid
-        case .unavailable, .transport, .deadlineExceeded, .internal: return ExitStatus.unavailable
+        case .internal: return ExitStatus.unavailable
+        case _ where Self.unreachable.contains(self): return ExitStatus.unavailable
         case .resourceExhausted, .locked: return ExitStatus.temporary
         case .unauthenticated, .permissionDenied: return ExitStatus.denied
         case .config: return ExitStatus.config

@@ -1,7 +1,10 @@
 import GatewayKit
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 
 /// The emulator served on an address: `gwlua sim` runs one until a signal; tests
@@ -10,29 +13,50 @@ public final class SimServer: Sendable {
     public let simulator: GatewaySimulator
     public let host: String
     public let port: Int
+    /// Whether it serves over TLS (`gwlua sim --tls-cert --tls-key`).
+    public let tls: Bool
     private let group: ServiceGroup
     private let task: Task<Void, Error>
 
-    private init(simulator: GatewaySimulator, host: String, port: Int, group: ServiceGroup, task: Task<Void, Error>) {
+    private init(simulator: GatewaySimulator, host: String, port: Int, tls: Bool, group: ServiceGroup, task: Task<Void, Error>) {
         self.simulator = simulator
         self.host = host
         self.port = port
+        self.tls = tls
         self.group = group
         self.task = task
     }
 
     /// The base URL clients use.
-    public var endpoint: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    public var endpoint: String { "\(tls ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 
-    /// Starts serving and returns once the port is bound (port 0 picks a free one).
+    /// A certificate chain and its key, PEM files, to serve TLS with.
+    public struct TLSFiles: Sendable {
+        public var certificate: String
+        public var key: String
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
+    /// Starts serving and returns once the port is bound (port 0 picks a free one);
+    /// over TLS with `tls`.
     public static func start(configuration: SimConfiguration = .init(), host: String = "127.0.0.1",
-                             port: Int = 0, logger: Logger? = nil) async throws -> SimServer {
+                             port: Int = 0, tls: TLSFiles? = nil, logger: Logger? = nil) async throws -> SimServer {
         let simulator = try GatewaySimulator(configuration: configuration)
         let (bound, continuation) = AsyncStream<Int>.makeStream()
         var quiet = Logger(label: "gwlua.sim")
         quiet.logLevel = .critical  // cancellation at stop is logged as an error; it is not one
+        var server: HTTPServerBuilder = .http1()
+        if let tls {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+            server = try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        }
         let app = Application(
             router: simulator.router(),
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "gwlua-sim"),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? port)
@@ -57,7 +81,7 @@ public final class SimServer: Sendable {
             _ = try await task.value
             throw SimServerError.notStarted("\(host):\(port)")
         }
-        return SimServer(simulator: simulator, host: host, port: actual, group: group, task: task)
+        return SimServer(simulator: simulator, host: host, port: actual, tls: tls != nil, group: group, task: task)
     }
 
     /// Stops serving: closes the listening socket, answers the requests in flight,

@@ -24,6 +24,8 @@ public struct LuaOptions: Sendable {
         case flagOrStrings
         /// A table of strings under these keys (each may be absent).
         case stringRecord([String])
+        /// A string, or false (to turn off what the option would set).
+        case stringOrFalse
     }
 
     public struct Option: Sendable {
@@ -90,6 +92,13 @@ public struct LuaOptions: Sendable {
                 values[option.name] = .bool(lua_toboolean(L, -1) != 0)
             case .string:
                 guard type == LUA_TSTRING else { throw bad("string") }
+                values[option.name] = .string(LuaCall.string(at: -1, in: L))
+            case .stringOrFalse:
+                if type == LUA_TBOOLEAN, lua_toboolean(L, -1) == 0 {
+                    values[option.name] = .bool(false)
+                    continue
+                }
+                guard type == LUA_TSTRING else { throw bad("string or false") }
                 values[option.name] = .string(LuaCall.string(at: -1, in: L))
             case .function:
                 guard type == LUA_TFUNCTION else { throw bad("function") }
@@ -174,6 +183,9 @@ extension LuaOptions.Option {
     }
     public static func boolean(_ name: String, _ help: String = "") -> LuaOptions.Option { LuaOptions.Option(name: name, kind: LuaOptions.Kind.boolean, help: help) }
     public static func string(_ name: String, _ help: String = "") -> LuaOptions.Option { LuaOptions.Option(name: name, kind: LuaOptions.Kind.string, help: help) }
+    public static func stringOrFalse(_ name: String, _ help: String = "") -> LuaOptions.Option {
+        LuaOptions.Option(name: name, kind: LuaOptions.Kind.stringOrFalse, help: help)
+    }
     public static func function(_ name: String, _ help: String = "") -> LuaOptions.Option { LuaOptions.Option(name: name, kind: LuaOptions.Kind.function, help: help) }
     public static func strings(_ name: String, _ help: String = "") -> LuaOptions.Option { LuaOptions.Option(name: name, kind: LuaOptions.Kind.strings, help: help) }
     public static func stringRecord(_ name: String, keys: [String], _ help: String = "") -> LuaOptions.Option {

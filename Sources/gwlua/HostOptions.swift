@@ -62,9 +62,15 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "Log level on stderr: trace, debug, info, notice, warning, error or critical (default warning).")
     var logLevel: String?
 
+    @Option(help: "Reach the API through this http:// forward proxy (default: HTTPS_PROXY/https_proxy unless NO_PROXY names the host); credentials in the URL go as Basic Proxy-Authorization.")
+    var proxy: String?
+
+    @Option(name: .customLong("ca-file"), help: "A PEM file of CA certificates to trust besides the system's (as SSL_CERT_FILE), for a TLS-inspecting proxy's CA.")
+    var caFile: String?
+
     /// The parsed values.
     var config: HostConfig {
-        HostConfig(endpoint: endpoint, tokenEnv: tokenEnv, tokenFile: tokenFile, local: local, state: state, dryRun: dryRun, json: json, journal: journal, lock: lock, lockWait: lockWait, timeout: timeout, maxMemory: maxMemory, maxInstructions: maxInstructions, safe: safe, allowRead: allowRead, metricsFile: metricsFile, logLevel: logLevel)
+        HostConfig(endpoint: endpoint, tokenEnv: tokenEnv, tokenFile: tokenFile, local: local, state: state, dryRun: dryRun, json: json, journal: journal, lock: lock, lockWait: lockWait, timeout: timeout, maxMemory: maxMemory, maxInstructions: maxInstructions, safe: safe, allowRead: allowRead, metricsFile: metricsFile, logLevel: logLevel, proxy: proxy, caFile: caFile)
     }
 
     func validate() throws { try config.validate() }
@@ -91,11 +97,13 @@ struct HostConfig: Sendable {
     var allowRead: [String] = []
     var metricsFile: String?
     var logLevel: String?
+    var proxy: String?
+    var caFile: String?
 
     /// Splits `words` into gwlua's leading long options and lua(1)'s words.
     static func split(_ words: [String]) -> (host: [String], lua: [String]) {
         let valued: Set<String> = ["--endpoint", "--token-env", "--token-file", "--state", "--journal", "--lock", "--lock-wait", "--timeout",
-                                    "--max-memory", "--max-instructions", "--log-level", "--allow-read", "--metrics-file"]
+                                    "--max-memory", "--max-instructions", "--log-level", "--allow-read", "--metrics-file", "--proxy", "--ca-file"]
         var i = 0
         var host: [String] = []
         while i < words.count, words[i].hasPrefix("--"), words[i].count > 2 {
@@ -150,6 +158,19 @@ struct HostConfig: Sendable {
         settings.journalPath = journal
         settings.safe = safe
         settings.progress = isatty(STDERR_FILENO) == 1
+        settings.environment = environment
+        settings.local = server != nil
+        if let proxy { settings.proxy = .url(proxy, source: "--proxy") }
+        settings.caFile = caFile
+        // Bad network settings are a configuration error before anything runs.
+        if server == nil {
+            do {
+                _ = try NetworkSettings.resolve(endpoint: settings.endpoint, environment: environment, proxy: settings.proxy, caFile: caFile)
+            } catch let error as APIError {
+                writeStandardError("gwlua: \(error.message)\n")
+                throw ExitCode(ExitStatus.config)
+            }
+        }
         return (settings, server)
     }
 

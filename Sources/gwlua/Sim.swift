@@ -61,6 +61,10 @@ struct Sim: ParsableCommand {
     var enumNumbers = false
     @Option(help: "Seconds a gateway stays STATUS_UPDATING after an update (default: --ready-after).")
     var updating: Double?
+    @Option(name: .customLong("tls-cert"), help: "Serve over TLS with this PEM certificate chain (with --tls-key).")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "The PEM private key for --tls-cert.")
+    var tlsKey: String?
     @Flag(name: .customLong("newer-fields"),
           help: "Accept and keep fields of a newer API that gwlua does not know (trafficPolicy, endpointConfiguration.originShield); an update that leaves one out resets it (whole-spec semantics).")
     var newerFields = false
@@ -76,6 +80,10 @@ struct Sim: ParsableCommand {
         if deleteAfter < 0 { throw ValidationError("--delete-after must not be negative") }
         if retryAfter < 0 { throw ValidationError("--retry-after must not be negative") }
         if let updating, updating < 0 { throw ValidationError("--updating must not be negative") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        for path in [tlsCert, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("cannot read \(path)")
+        }
         if let maxGateways, maxGateways < 0 { throw ValidationError("--max-gateways must not be negative") }
         if errorRate + failedRate > 1 { throw ValidationError("--error-rate and --failed-rate together must not exceed 1") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
@@ -103,8 +111,9 @@ struct Sim: ParsableCommand {
         }
         let config = configuration
         let host = self.host, port = self.port
+        let tls = tlsCert.flatMap { cert in tlsKey.map { SimServer.TLSFiles(certificate: cert, key: $0) } }
         let outcome = blockingRun {
-            let server = try await SimServer.start(configuration: config, host: host, port: port)
+            let server = try await SimServer.start(configuration: config, host: host, port: port, tls: tls)
             FileHandle.standardError.write(Data("gwlua sim: serving \(server.endpoint) (\(config.zones.count) zones)\n".utf8))
             let stop = SignalStop()
             await stop.wait()

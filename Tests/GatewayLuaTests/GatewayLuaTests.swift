@@ -499,7 +499,7 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
     /// Every options table in the Lua API: an unknown key, a wrong type and an
     /// out-of-range value each raise the one wording, at the caller's line.
     @Test(arguments: [
-        ("gateway.client{bogus = 1}", "unknown option 'bogus' to 'gateway.client' (known: endpoint, max_attempts, retry_delay, retry_max_delay, timeout, token)"),
+        ("gateway.client{bogus = 1}", "unknown option 'bogus' to 'gateway.client' (known: ca_file, endpoint, max_attempts, proxy, retry_delay, retry_max_delay, timeout, token)"),
         ("gateway.client{timeout = '30'}", "bad option 'timeout' to 'gateway.client' (number expected, got string)"),
         ("gateway.client{endpoint = 5}", "bad option 'endpoint' to 'gateway.client' (string expected, got number)"),
         ("gateway.client{max_attempts = 2.5}", "bad option 'max_attempts' to 'gateway.client' (a whole number from 1 to 100 expected, got 2.5)"),

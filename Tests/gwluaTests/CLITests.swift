@@ -21,12 +21,13 @@ func gwlua(_ arguments: [String], input: String = "", environment: [String: Stri
 
 /// Runs a program as a subprocess with `input` on stdin; LUA_INIT is cleared so no
 /// user set-up leaks into gwlua's runs.
+/// `clean`: only `environment`, nothing of this process's.
 func runProgram(_ path: String, _ arguments: [String], input: String = "", environment: [String: String] = [:],
-                directory: URL? = nil) throws -> Outcome {
+                clean: Bool = false, directory: URL? = nil) throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
+    var env = clean ? [:] : ProcessInfo.processInfo.environment
     env["LUA_INIT"] = nil
     env["LUA_INIT_5_4"] = nil
     for (k, v) in environment { env[k] = v }

@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+
+/// The API from a company network, over real TLS and a real forward proxy: the
+/// emulator serves TLS with a certificate of a CA the tests make; a CONNECT proxy
+/// (scripts/lib/connect_proxy.py) is the only one that resolves `api.gwlua.test`, so a
+/// request that reaches it proves the proxy carried it.
+@Suite(.serialized) struct CompanyNetworkTests {
+    static let host = "api.gwlua.test"
+    static let proxyPassword = "pr0xy:p@ss"
+    static let token = "company-network-token"
+
+    /// A CA, and a certificate it signed for api.gwlua.test and localhost (no IP address: NIOSSL takes an IP
+    /// entry matching the socket as enough, whatever the host name).
+    struct Certificates {
+        let folder: URL
+        var ca: String { folder.appendingPathComponent("ca.pem").path }
+        var certificate: String { folder.appendingPathComponent("server.pem").path }
+        var key: String { folder.appendingPathComponent("server.key").path }
+    }
+
+    static func makeCertificates() throws -> Certificates {
+        let folder = try scratch(["ext.cnf": "subjectAltName=DNS:\(host),DNS:localhost\n"])
+        func openssl(_ arguments: [String]) throws {
+            let r = try runProgram("/usr/bin/openssl", arguments, directory: folder)
+            #expect(r.status == 0, "openssl \(arguments): \(r.stderr)")
+        }
+        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30",
+                     "-subj", "/CN=gwlua test company CA"])
+        try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=\(host)"])
+        try openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                     "-out", "server.pem", "-days", "30", "-extfile", "ext.cnf"])
+        return Certificates(folder: folder)
+    }
+
+    /// Starts a program and reads the first line it writes to stdout (`fromStdout`) or stderr;
+    /// returns it, the line, and the other stream.
+    static func start(_ executable: String, _ arguments: [String], fromStdout: Bool) throws -> (Process, String, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let pipe = fromStdout ? out : err
+        var line = Data()
+        while !line.contains(10) {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        return (process, String(decoding: line, as: UTF8.self), fromStdout ? err : out)
+    }
+
+    /// The emulator over TLS on a free port; its port.
+    static func startTLSSim(_ certificates: Certificates) throws -> (Process, Int) {
+        let (process, line, _) = try start(gwluaPath, ["sim", "--port", "0", "--tls-cert", certificates.certificate,
+                                                       "--tls-key", certificates.key], fromStdout: false)
+        let port = line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) }
+        return (process, try #require(port, "no port in \(line)"))
+    }
+
+    /// The CONNECT proxy, resolving api.gwlua.test (and wrong.gwlua.test) to loopback; its port and its log.
+    static func startProxy(password: Bool = true) throws -> (Process, Int, Pipe) {
+        var arguments = [repositoryRoot.appendingPathComponent("scripts/lib/connect_proxy.py").path,
+                         "--map", "\(host)=127.0.0.1", "--map", "wrong.gwlua.test=127.0.0.1"]
+        if password { arguments += ["--user", "alice", "--password", proxyPassword] }
+        let (process, line, log) = try start("/usr/bin/python3", arguments, fromStdout: true)
+        return (process, try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), "proxy said \(line)"), log)
+    }
+
+    static var proxyUserInfo: String {
+        "alice:" + (proxyPassword.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+    }
+
+    /// gwlua with the company's environment: only what is given (no proxy or CA variables of the machine).
+    static func run(_ arguments: [String], _ environment: [String: String], in folder: URL) throws -> Outcome {
+        var env = ["COREWEAVE_API_TOKEN": token, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                   "HOME": folder.path, "XDG_STATE_HOME": folder.path]
+        env.merge(environment) { _, new in new }
+        let r = try runProgram(gwluaPath, arguments, environment: env, clean: true, directory: folder)
+        for secret in [proxyPassword, token] {
+            #expect(!(r.stdout + r.stderr).contains(secret), "a secret was printed by \(arguments)")
+        }
+        #expect(!(r.stdout + r.stderr).contains(".build/checkouts"), "a build path was printed")
+        return r
+    }
+
+    static let fleet = """
+        return {{name = "corp-1", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}}}
+        """
+    static let script = """
+        local c = gateway.client()
+        c:create{name = "from-script", zones = {"US-EAST-04A"}, coreWeaveAuth = {}, pathBasedRouting = {}}
+        print(#c:list())
+        local off = gateway.client{proxy = false}
+        local ok, err = pcall(off.list, off)
+        print(ok, err.code)
+        """
+
+    @Test func throughAProxyWithAPrivateCA() throws {
+        let certificates = try Self.makeCertificates()
+        let (sim, port) = try Self.startTLSSim(certificates)
+        defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
+        let (proxy, proxyPort, proxyLog) = try Self.startProxy()
+        defer { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
+        let folder = try scratch(["fleet.lua": Self.fleet, "script.lua": Self.script])
+        let endpoint = "https://\(Self.host):\(port)"
+        let proxyURL = "http://\(Self.proxyUserInfo)@127.0.0.1:\(proxyPort)"
+
+        // Upper- and lower-case variables, credentials percent-decoded, the CA from SSL_CERT_FILE.
+        for variable in ["HTTPS_PROXY", "https_proxy"] {
+            let r = try Self.run(["list", "--endpoint", endpoint], [variable: proxyURL, "SSL_CERT_FILE": certificates.ca], in: folder)
+            #expect(r.status == 0 && r.stderr.contains("no gateways"), "\(variable): \(r.stderr)")
+        }
+        var r = try Self.run(["apply", "fleet.lua", "--yes", "--endpoint", endpoint], ["HTTPS_PROXY": proxyURL, "SSL_CERT_FILE": certificates.ca], in: folder)
+        #expect(r.status == 0 && r.stderr.contains("1 created"), "\(r.stdout)\(r.stderr)")
+        // A script's gateway.client{}; with proxy = false the name does not resolve, so the proxy carried the rest.
+        r = try Self.run(["run", "--endpoint", endpoint, "script.lua"], ["https_proxy": proxyURL, "SSL_CERT_FILE": certificates.ca], in: folder)
+        #expect(r.status == 0 && r.stdout == "2\nfalse\tDNS\n", "\(r.stdout)\(r.stderr)")
+        // --proxy and --ca-file instead of the environment; SSL_CERT_DIR as a folder of CAs.
+        r = try Self.run(["list", "--endpoint", endpoint, "--proxy", proxyURL, "--ca-file", certificates.ca], [:], in: folder)
+        #expect(r.status == 0 && r.stdout.contains("corp-1"), "\(r.stdout)\(r.stderr)")
+        let caFolder = try scratch(["company.pem": try String(contentsOfFile: certificates.ca, encoding: .utf8)])
+        r = try Self.run(["list", "--endpoint", endpoint], ["HTTPS_PROXY": proxyURL, "SSL_CERT_DIR": caFolder.path], in: folder)
+        #expect(r.status == 0, "SSL_CERT_DIR: \(r.stderr)")
+
+        // NO_PROXY, exact and as a suffix, keeps the host off the proxy: then its name does not resolve.
+        for entry in [Self.host, "gwlua.test", ".gwlua.test", "*", "example.com,\(Self.host):\(port)"] {
+            r = try Self.run(["list", "--endpoint", endpoint], ["HTTPS_PROXY": proxyURL, "NO_PROXY": entry, "SSL_CERT_FILE": certificates.ca], in: folder)
+            #expect(r.status == 69 && r.stderr.contains("DNS:") && r.stderr.contains("check NO_PROXY"), "NO_PROXY=\(entry): \(r.stderr)")
+        }
+        r = try Self.run(["list", "--endpoint", endpoint], ["HTTPS_PROXY": proxyURL, "no_proxy": "other.gwlua.test,10.0.0.0/8", "SSL_CERT_FILE": certificates.ca], in: folder)
+        #expect(r.status == 0, "an entry that does not name the host: \(r.stderr)")
+
+        kill(proxy.processIdentifier, SIGKILL)
+        let log = String(decoding: proxyLog.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("CONNECT \(Self.host):\(port)"), "\(log)")
+    }
+
+    /// Each failure: one line naming the host (and the proxy), what to try, exit 69, no retries for the permanent ones.
+    @Test func failuresSayWhatToTry() throws {
+        let certificates = try Self.makeCertificates()
+        let (sim, port) = try Self.startTLSSim(certificates)
+        defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
+        let (plain, plainEndpoint) = try startSim([])
+        defer { kill(plain.processIdentifier, SIGTERM); finish(plain) }
+        let plainPort = try #require(plainEndpoint.split(separator: ":").last.map(String.init))
+        let (proxy, proxyPort, _) = try Self.startProxy()
+        defer { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
+        let folder = try scratch(["lua-code.lua": """
+            local c = gateway.client()
+            local ok, err = pcall(c.list, c)
+            print(ok, err.code)
+            """])
+        let proxyURL = "http://\(Self.proxyUserInfo)@127.0.0.1:\(proxyPort)"
+        let cases: [(String, [String], [String: String], [String])] = [
+            ("untrusted", ["list", "--endpoint", "https://localhost:\(port)"], [:],
+             ["CERTIFICATE:", "the certificate of localhost is not trusted", "SSL_CERT_FILE"]),
+            ("wrong host", ["list", "--endpoint", "https://wrong.gwlua.test:\(port)"], ["HTTPS_PROXY": proxyURL, "SSL_CERT_FILE": certificates.ca],
+             ["CERTIFICATE:", "wrong.gwlua.test", "through the proxy http://127.0.0.1:\(proxyPort) (from HTTPS_PROXY, with credentials)"]),
+            ("unknown name", ["list", "--endpoint", "https://nowhere.gwlua.test"], [:], ["DNS:", "nowhere.gwlua.test does not resolve", "HTTPS_PROXY"]),
+            ("refused", ["list", "--endpoint", "https://localhost:1"], [:], ["CONNECTION_REFUSED:", "localhost:1 refused the connection"]),
+            ("proxy refused", ["list", "--endpoint", "https://\(Self.host):\(port)"], ["HTTPS_PROXY": "http://127.0.0.1:1"],
+             ["PROXY_UNREACHABLE:", "the proxy http://127.0.0.1:1 (from HTTPS_PROXY) refused the connection"]),
+            ("proxy unknown", ["list", "--endpoint", "https://\(Self.host):\(port)"], ["https_proxy": "http://proxy.nowhere.gwlua.test:3128"],
+             ["PROXY_UNREACHABLE:", "proxy.nowhere.gwlua.test", "https_proxy"]),
+            ("407", ["list", "--endpoint", "https://\(Self.host):\(port)"], ["HTTPS_PROXY": "http://alice:wrong@127.0.0.1:\(proxyPort)"],
+             ["PROXY_AUTH:", "refused the credentials", "check the user and password"]),
+            ("plain http port", ["list", "--endpoint", "https://localhost:\(plainPort)"], [:], ["NOT_TLS:", "localhost:\(plainPort) did not answer TLS"]),
+        ]
+        for (label, arguments, environment, expected) in cases {
+            let r = try Self.run(arguments, environment, in: folder)
+            #expect(r.status == 69, "\(label): \(r.status) \(r.stderr)")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(label): one line, got \(r.stderr)")
+            for piece in expected { #expect(r.stderr.contains(piece), "\(label): '\(piece)' in \(r.stderr)") }
+            for noise in ["NIOSSL", "BoringSSL", "SocketAddressError", "error -2", "Error:", "handshake.cc"] {
+                #expect(!r.stderr.contains(noise), "\(label): \(noise) in \(r.stderr)")
+            }
+            #expect(!r.stderr.contains("retrying"), "\(label)")
+        }
+        // err.code in Lua says which.
+        let r = try Self.run(["run", "--endpoint", "https://localhost:\(port)", "lua-code.lua"], [:], in: folder)
+        #expect(r.stdout == "false\tCERTIFICATE\n", "\(r.stdout)\(r.stderr)")
+        // A bad proxy URL or CA file is a configuration error before anything is sent.
+        var bad = try Self.run(["list", "--endpoint", "https://\(Self.host):\(port)", "--proxy", "socks5://alice:\(Self.proxyPassword)@127.0.0.1:1"], [:], in: folder)
+        #expect(bad.status == 78 && bad.stderr.contains("only http:// proxies"), "\(bad.stderr)")
+        bad = try Self.run(["list", "--endpoint", "https://\(Self.host):\(port)", "--ca-file", "/nonexistent/ca.pem"], [:], in: folder)
+        #expect(bad.status == 78 && bad.stderr.contains("/nonexistent/ca.pem"), "\(bad.stderr)")
+    }
+}
