@@ -19,6 +19,8 @@ let package = Package(
         // Already in the graph (through Hummingbird and AsyncHTTPClient's TLS); plans' fingerprints use its SHA-256.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Already in the graph (AsyncHTTPClient, Hummingbird): gwlua doctor's TCP and TLS probes.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -44,6 +46,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Already in the graph (AsyncHTTPClient's TLS): extra trust roots for private CAs.
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
         .target(

@@ -18,7 +18,7 @@ struct GWLua: ParsableCommand {
         abstract: "Lua for building, validating and creating CoreWeave inference gateways.",
         version: "gwlua \(version) (\(LuaVersion.copyright))",
         subcommands: [Run.self, Repl.self, PlanCommand.self, ApplyCommand.self, ExportCommand.self, ListCommand.self,
-                      GetCommand.self, DeleteCommand.self, Validate.self, Sim.self, GenerateFiles.self],
+                      GetCommand.self, DeleteCommand.self, Validate.self, Sim.self, DoctorCommand.self, GenerateFiles.self],
         defaultSubcommand: Repl.self
     )
 

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import Testing
 
 /// The API from a company network, over real TLS and a real forward proxy: the
@@ -137,6 +138,47 @@ import Testing
         kill(proxy.processIdentifier, SIGKILL)
         let log = String(decoding: proxyLog.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(log.contains("CONNECT \(Self.host):\(port)"), "\(log)")
+    }
+
+    /// gwlua doctor through the proxy: every step, one line each; a missing CA and a refused
+    /// token fail their line with what to do; --json says the same; nothing secret shown.
+    @Test func doctorChecksEachStep() throws {
+        let certificates = try Self.makeCertificates()
+        let (sim, port) = try Self.startTLSSim(certificates)
+        defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
+        let (proxy, proxyPort, _) = try Self.startProxy()
+        defer { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
+        let folder = try scratch([:])
+        let endpoint = "https://\(Self.host):\(port)"
+        let proxyURL = "http://\(Self.proxyUserInfo)@127.0.0.1:\(proxyPort)"
+        var r = try Self.run(["doctor", "--endpoint", endpoint], ["HTTPS_PROXY": proxyURL, "SSL_CERT_FILE": certificates.ca], in: folder)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.map { $0.split(separator: " ").dropFirst().first.map(String.init) ?? "" }
+                == ["endpoint", "proxy", "dns", "tcp", "tls", "token", "clock", "round-trip"], "\(r.stdout)")
+        #expect(lines.allSatisfy { $0.hasPrefix("ok ") }, "\(r.stdout)")
+        #expect(r.stdout.contains("proxy       http://127.0.0.1:\(proxyPort) (from HTTPS_PROXY, with credentials)"), "\(r.stdout)")
+        #expect(r.stdout.contains("the proxy resolves \(Self.host)"), "\(r.stdout)")
+        #expect(r.stdout.contains("\(Self.host): verified; issuer CN=gwlua test company CA; expires "), "\(r.stdout)")
+        #expect(r.stdout.contains("accepted (GET parameters: 200, 16 zones)"), "\(r.stdout)")
+        #expect(r.stdout.contains("(the lost-create look-up allows 300 s)"), "\(r.stdout)")
+
+        // Without the company's CA: the TLS line fails, names the issuer and what to set; nothing after it runs.
+        r = try Self.run(["doctor", "--endpoint", endpoint], ["https_proxy": proxyURL], in: folder)
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("FAIL  tls         \(Self.host): not verified (issuer CN=gwlua test company CA;") && r.stdout.contains("SSL_CERT_FILE"), "\(r.stdout)")
+        #expect(!r.stdout.contains("token"), "\(r.stdout)")
+
+        // A token the API refuses: 403 explained with the roles it needs; as JSON too.
+        let (strict, strictEndpoint) = try startSim(["--token", "the-right-one"])
+        defer { kill(strict.processIdentifier, SIGTERM); finish(strict) }
+        r = try Self.run(["doctor", "--endpoint", strictEndpoint, "--json"], [:], in: folder)
+        #expect(r.status == 1)
+        let report = try JSONValue(parsing: Data(r.stdout.utf8))
+        #expect(report["ok"] == .bool(false), "\(r.stdout)")
+        guard case .array(let checks)? = report["checks"] else { Issue.record("no checks: \(r.stdout)"); return }
+        let token = checks.first { $0["check"] == .string("token") }
+        #expect(token?["ok"] == .bool(false) && token?["detail"]?.stringValue?.contains("Inference Viewer") == true, "\(r.stdout)")
     }
 
     /// Each failure: one line naming the host (and the proxy), what to try, exit 69, no retries for the permanent ones.
