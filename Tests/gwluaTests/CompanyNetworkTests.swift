@@ -34,6 +34,37 @@ import Testing
         return Certificates(folder: folder)
     }
 
+    /// A certificate for localhost, signed by the same CA, that expired on 2 January 2020
+    /// (`openssl ca` sets dates in the past; `openssl x509 -req` cannot).
+    static func makeExpiredCertificate(_ certificates: Certificates) throws -> (certificate: String, key: String) {
+        let folder = certificates.folder
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("db"), withIntermediateDirectories: true)
+        try "".write(to: folder.appendingPathComponent("db/index.txt"), atomically: true, encoding: .utf8)
+        try "01\n".write(to: folder.appendingPathComponent("db/serial"), atomically: true, encoding: .utf8)
+        try """
+            [ ca ]
+            default_ca = test
+            [ test ]
+            database = db/index.txt
+            serial = db/serial
+            new_certs_dir = db
+            default_md = sha256
+            policy = any
+            unique_subject = no
+            [ any ]
+            commonName = supplied
+
+            """.write(to: folder.appendingPathComponent("ca.cnf"), atomically: true, encoding: .utf8)
+        try "subjectAltName=DNS:localhost\n".write(to: folder.appendingPathComponent("expired.cnf"), atomically: true, encoding: .utf8)
+        for arguments in [["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "expired.key", "-out", "expired.csr", "-subj", "/CN=localhost"],
+                          ["ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "expired.csr", "-out", "expired.pem",
+                           "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extfile", "expired.cnf"]] {
+            let r = try runProgram("/usr/bin/openssl", arguments, directory: folder)
+            #expect(r.status == 0, "openssl \(arguments): \(r.stderr)")
+        }
+        return (folder.appendingPathComponent("expired.pem").path, folder.appendingPathComponent("expired.key").path)
+    }
+
     /// Starts a program and reads the first line it writes to stdout (`fromStdout`) or stderr;
     /// returns it, the line, and the other stream.
     static func start(_ executable: String, _ arguments: [String], fromStdout: Bool) throws -> (Process, String, Pipe) {
@@ -179,6 +210,21 @@ import Testing
         guard case .array(let checks)? = report["checks"] else { Issue.record("no checks: \(r.stdout)"); return }
         let token = checks.first { $0["check"] == .string("token") }
         #expect(token?["ok"] == .bool(false) && token?["detail"]?.stringValue?.contains("Inference Viewer") == true, "\(r.stdout)")
+    }
+
+    /// An expired certificate from a trusted CA: the request fails as not trusted, and doctor says it expired.
+    @Test func anExpiredCertificateIsRefusedAndDoctorSaysSo() throws {
+        let certificates = try Self.makeCertificates()
+        let expired = try Self.makeExpiredCertificate(certificates)
+        let (process, line, _) = try Self.start(gwluaPath, ["sim", "--port", "0", "--tls-cert", expired.certificate, "--tls-key", expired.key],
+                                                 fromStdout: false)
+        defer { kill(process.processIdentifier, SIGTERM); finish(process) }
+        let port = try #require(line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) }, "\(line)")
+        let folder = try scratch([:])
+        var r = try Self.run(["list", "--endpoint", "https://localhost:\(port)"], ["SSL_CERT_FILE": certificates.ca], in: folder)
+        #expect(r.status == 69 && r.stderr.contains("CERTIFICATE:") && r.stderr.contains("expired"), "\(r.stderr)")
+        r = try Self.run(["doctor", "--endpoint", "https://localhost:\(port)"], ["SSL_CERT_FILE": certificates.ca], in: folder)
+        #expect(r.status == 1 && r.stdout.contains("EXPIRED 2020-01-02"), "\(r.stdout)")
     }
 
     /// Each failure: one line naming the host (and the proxy), what to try, exit 69, no retries for the permanent ones.
