@@ -6,7 +6,7 @@ import Synchronization
 /// A forward proxy to reach the API through (HTTP CONNECT for https), as curl
 /// and Go read `HTTPS_PROXY`. Its credentials go as Basic `Proxy-Authorization` and
 /// are never shown: `description` names the proxy and where it came from only.
-public struct ProxySetting: Sendable, Hashable, CustomStringConvertible {
+public struct ProxySetting: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var host: String
     public var port: Int
     public var username: String?
@@ -17,6 +17,13 @@ public struct ProxySetting: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "http://\(host):\(port) (from \(source)\(username != nil ? ", with credentials" : ""))"
+    }
+
+    public var debugDescription: String { description }
+
+    /// Mirrors (dump, the default printing of values that hold one) show no credentials.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["host": host, "port": port, "source": source, "credentials": username != nil ? "<redacted>" : "none"])
     }
 
     /// Reads `http://[user:password@]host[:port]` (a bare `host:port` as curl does);
