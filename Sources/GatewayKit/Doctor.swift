@@ -80,7 +80,7 @@ public struct Doctor: Sendable {
             return checks
         }
         checks.append(Check(name: "dns", ok: true, detail: "\(target.0) resolves to \(addresses.prefix(3).joined(separator: ", "))"
-            + " (\(Self.milliseconds(since: started)) ms)" + (network.proxy != nil ? "; the proxy resolves \(host)" : "")))
+            + " (\(Self.milliseconds(since: started)) ms)" + (network.proxy != nil ? "; \(host) is left to the proxy to resolve" : "")))
         let connected = Date()
         let fd: Int32
         switch Self.connect(address, target.1, timeout: 10) {
