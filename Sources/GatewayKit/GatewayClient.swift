@@ -123,6 +123,39 @@ public final class GatewayClient: Sendable {
     /// spec among those that appeared since the first attempt and that no other
     /// create of this process has claimed. It sends again only when neither finds it.
     public func create(_ spec: GatewaySpec) async throws -> Gateway {
+        do {
+            return try await createOnce(spec)
+        } catch let error as APIError {
+            // A 400 made nothing: sending again without fields the API refuses is safe.
+            guard let (retry, dropped) = Self.withoutRefusedUnknownFields(spec, error) else { throw error }
+            logger.notice("the API refused fields gwlua does not know (\(dropped.joined(separator: ", "))): creating \(spec.name) again without them")
+            return try await createOnce(retry)
+        }
+    }
+
+    /// `spec` without the fields gwlua does not know that `error` (a 400) names as
+    /// bad, and their paths; nil when it names none. A newer server may answer with
+    /// fields it sets itself and then refuse them in a request (output only): those
+    /// are the server's own, so leaving them out of the request loses nothing.
+    static func withoutRefusedUnknownFields(_ spec: GatewaySpec, _ error: APIError) -> (GatewaySpec, [String])? {
+        guard error.code == .invalidArgument else { return nil }
+        let unknown = Set(spec.unknownFieldPaths)
+        let refused = Array(Set(error.details.flatMap(\.fieldViolations).map(\.field).filter { unknown.contains($0) })).sorted()
+        guard !refused.isEmpty else { return nil }
+        var fields = spec.fields
+        for path in refused {
+            let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
+            if parts.count == 1 {
+                fields[parts[0]] = nil
+            } else if case .object(var record)? = fields[parts[0]] {
+                record[parts[1]] = nil
+                fields[parts[0]] = .object(record)
+            }
+        }
+        return (GatewaySpec(fields: fields), refused)
+    }
+
+    private func createOnce(_ spec: GatewaySpec) async throws -> Gateway {
         var spec = spec
         if spec.id == nil { spec.id = GatewaySpec.newID() }
         let body = try spec.requestJSON()
@@ -200,7 +233,13 @@ public final class GatewayClient: Sendable {
         if let base { holds = base } else { holds = try await get(id).spec }
         var body = spec.merged(over: holds)
         body.id = nil
-        return try await call(.PATCH, "\(Self.path)/\(escape(id))", body: try body.requestJSON(), as: GatewayEnvelope.self).gateway
+        do {
+            return try await call(.PATCH, "\(Self.path)/\(escape(id))", body: try body.requestJSON(), as: GatewayEnvelope.self).gateway
+        } catch let error as APIError {
+            guard let (retry, dropped) = Self.withoutRefusedUnknownFields(body, error) else { throw error }
+            logger.notice("the API refused fields gwlua does not know (\(dropped.joined(separator: ", "))) as part of an update: sending it again without them")
+            return try await call(.PATCH, "\(Self.path)/\(escape(id))", body: try retry.requestJSON(), as: GatewayEnvelope.self).gateway
+        }
     }
 
     public func delete(_ id: String) async throws -> Gateway {

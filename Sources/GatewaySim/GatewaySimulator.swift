@@ -182,7 +182,9 @@ public final class GatewaySimulator: Sendable {
     /// (`--newer-fields`) are taken out, to be kept as they came.
     private func splitNewerFields(_ document: JSONValue) -> (JSONValue, [String: JSONValue]) {
         guard case .object(var fields) = document else { return (document, [:]) }
-        if configuration.serverDefaults { fields[SimConfiguration.serverField] = nil }
+        // Refused (`--refuse-output-fields`): left in, so validation names it as an unknown
+        // field, a 400 with its field violation.
+        if configuration.serverDefaults && !configuration.refusesOutputFields { fields[SimConfiguration.serverField] = nil }
         var newer: [String: JSONValue] = [:]
         if configuration.acceptsNewerFields {
             for path in SimConfiguration.newerFields {

@@ -40,6 +40,10 @@ public struct SimConfiguration: Sendable {
     /// W&B switches off) and add a field gwlua does not know (`publicFqdn`, set by the
     /// server, accepted back and ignored in requests), as a newer API may.
     public var serverDefaults = false
+    /// With `serverDefaults`: a request that carries the field the server adds
+    /// (`publicFqdn`, output only) is refused with 400 and a field violation naming it,
+    /// instead of having it ignored.
+    public var refusesOutputFields = false
     /// Enums in answers as their numbers, as older servers sent them.
     public var enumNumbers = false
     /// Seconds a gateway stays STATUS_UPDATING after an update (nil: `readyAfter`).

@@ -57,6 +57,9 @@ struct Sim: ParsableCommand {
     @Flag(name: .customLong("server-defaults"),
           help: "Answers fill in the API's defaults (edgeProxyMode MANAGED, empty lists, W&B switches off) and add a field gwlua does not know (publicFqdn), as a newer server may.")
     var serverDefaults = false
+    @Flag(name: .customLong("refuse-output-fields"),
+          help: "With --server-defaults: refuse (400, naming it) the field the server adds when a request carries it back, instead of ignoring it.")
+    var refuseOutputFields = false
     @Flag(name: .customLong("enum-numbers"), help: "Enums in answers as numbers, as older servers sent them.")
     var enumNumbers = false
     @Option(help: "Seconds a gateway stays STATUS_UPDATING after an update (default: --ready-after).")
@@ -80,6 +83,7 @@ struct Sim: ParsableCommand {
         if deleteAfter < 0 { throw ValidationError("--delete-after must not be negative") }
         if retryAfter < 0 { throw ValidationError("--retry-after must not be negative") }
         if let updating, updating < 0 { throw ValidationError("--updating must not be negative") }
+        if refuseOutputFields && !serverDefaults { throw ValidationError("--refuse-output-fields goes with --server-defaults") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         for path in [tlsCert, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("cannot read \(path)")
@@ -103,6 +107,7 @@ struct Sim: ParsableCommand {
         configuration.retryAfterSeconds = retryAfter
         configuration.order = order
         configuration.serverDefaults = serverDefaults
+        configuration.refusesOutputFields = refuseOutputFields
         configuration.enumNumbers = enumNumbers
         configuration.updatingSeconds = updating
         configuration.acceptsNewerFields = newerFields

@@ -38,6 +38,8 @@ final class ResultBox: @unchecked Sendable {
     static let servers: [[String]] = [
         ["--newer-fields"],
         ["--newer-fields", "--server-defaults", "--enum-numbers", "--order", "shuffled", "--client-ids", "ignore"],
+        // A server that refuses its own output-only field (publicFqdn) when an update carries it back.
+        ["--newer-fields", "--server-defaults", "--refuse-output-fields"],
     ]
 
     static let created = #"""
