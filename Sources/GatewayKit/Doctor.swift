@@ -121,14 +121,14 @@ public struct Doctor: Sendable {
         }
         let chain = CertificateChain()
         do {
-            let context = try NIOSSLContext(configuration: try network.tlsConfiguration())
+            let context = try NIOSSLContext(configuration: network.tlsConfiguration())
             let done = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         // Records each certificate and the verdict verification reached; changes nothing.
                         let handler = try NIOSSLClientHandler(context: context, serverHostname: host) { verdict, certificate in
-                            chain.record(certificate, verdict)
+                            chain.record(certificate)
                             return verdict
                         }
                         try channel.pipeline.syncOperations.addHandler(handler)
@@ -198,10 +198,7 @@ public struct Doctor: Sendable {
 
     /// The token (GET parameters), the server's clock and the round trip.
     func apiChecks(_ endpoint: ClientConfiguration) async -> [Check] {
-        let http: HTTPClient
-        do { http = try endpoint.network.httpClient() } catch {
-            return [Check(name: "token", ok: false, detail: TransportFailure.plain(error))]
-        }
+        let http = endpoint.network.httpClient()
         var request = HTTPClientRequest(url: endpoint.endpoint + GatewayClient.path + "/parameters")
         request.headers.add(name: "Authorization", value: "Bearer \(endpoint.token)")
         request.headers.add(name: "User-Agent", value: endpoint.userAgent)
@@ -231,7 +228,7 @@ public struct Doctor: Sendable {
         default:
             checks.append(Check(name: "token", ok: false, detail: "GET parameters answered HTTP \(response.status.code)"))
         }
-        if let date = response.headers.first(name: "Date"), let server = Self.httpDate(date) {
+        if let date = response.headers.first(name: "Date"), let server = GatewayClient.httpDate(date) {
             let skew = server.timeIntervalSince(received) + roundTrip / 2
             let margin = GatewayClient.clockSkewMargin
             let words = String(format: "%.1f s %@ this machine's", abs(skew), skew < 0 ? "behind" : "ahead of")
@@ -242,14 +239,6 @@ public struct Doctor: Sendable {
         }
         checks.append(Check(name: "round-trip", ok: true, detail: "\(Int((roundTrip * 1000).rounded())) ms (GET parameters)"))
         return checks
-    }
-
-    static func httpDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text)
     }
 
     // MARK: Sockets
@@ -303,12 +292,12 @@ public struct Doctor: Sendable {
     static func milliseconds(since start: Date) -> Int { Int((Date().timeIntervalSince(start) * 1000).rounded()) }
 }
 
-/// The certificates a handshake saw, leaf last, as verification reported them.
+/// The certificate a handshake's verification saw last: the leaf (verification goes from the root down).
 final class CertificateChain: @unchecked Sendable {
     // Written on the channel's event loop during the handshake, read after it.
     private(set) var leaf: NIOSSLCertificate?
 
-    func record(_ certificate: NIOSSLCertificate, _ verdict: NIOSSLVerificationResult) { leaf = certificate }
+    func record(_ certificate: NIOSSLCertificate) { leaf = certificate }
 }
 
 /// Completes `done` once: when the TLS handshake completes, or with the first error.

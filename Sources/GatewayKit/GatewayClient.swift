@@ -79,9 +79,8 @@ public final class GatewayClient: Sendable {
     /// backoff, attempt and time budgets, cancellation) decide, so a refused
     /// connection is reported at once instead of after the request timeout.
     public static let sharedHTTPClient: HTTPClient = {
-        // The plain settings: no proxy, the system's trust roots (they cannot throw).
-        let configuration = (try? NetworkSettings().httpConfiguration()) ?? HTTPClient.Configuration()
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        // The plain settings: no proxy, the system's trust roots.
+        HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: NetworkSettings().httpConfiguration())
     }()
 
     /// Method, path, status, timing and retries; never headers or bodies (the
@@ -96,13 +95,7 @@ public final class GatewayClient: Sendable {
     public init(configuration: ClientConfiguration, http: HTTPClient? = nil,
                 logger: Logger = Logger(label: "gwlua.client")) throws {
         self.configuration = try configuration.validated()
-        do {
-            self.http = try http ?? configuration.network.httpClient()
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError(code: .config, message: "the TLS or proxy settings are not usable: \(TransportFailure.plain(error))")
-        }
+        self.http = http ?? configuration.network.httpClient()
         self.logger = logger
         do {
             createTemplate = try HTTPClient.Request(url: self.configuration.endpoint + Self.path, method: .POST)
@@ -142,17 +135,9 @@ public final class GatewayClient: Sendable {
         let unknown = Set(spec.unknownFieldPaths)
         let refused = Array(Set(error.details.flatMap(\.fieldViolations).map(\.field).filter { unknown.contains($0) })).sorted()
         guard !refused.isEmpty else { return nil }
-        var fields = spec.fields
-        for path in refused {
-            let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
-            if parts.count == 1 {
-                fields[parts[0]] = nil
-            } else if case .object(var record)? = fields[parts[0]] {
-                record[parts[1]] = nil
-                fields[parts[0]] = .object(record)
-            }
-        }
-        return (GatewaySpec(fields: fields), refused)
+        var retry = spec
+        for path in refused { retry[path: path] = nil }
+        return (retry, refused)
     }
 
     private func createOnce(_ spec: GatewaySpec) async throws -> Gateway {
@@ -440,12 +425,17 @@ public final class GatewayClient: Sendable {
     static func parseRetryAfter(_ value: String) -> Duration? {
         let v = value.trimmingCharacters(in: .whitespaces)
         if let seconds = Double(v), seconds >= 0 { return .seconds(min(seconds, 3600)) }
+        guard let date = httpDate(v) else { return nil }
+        return .seconds(min(max(date.timeIntervalSinceNow, 0), 3600))
+    }
+
+    /// An HTTP date (`Retry-After`, `Date`): `Tue, 08 Dec 2026 00:12:00 GMT`.
+    static func httpDate(_ text: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: v) else { return nil }
-        return .seconds(min(max(date.timeIntervalSinceNow, 0), 3600))
+        return formatter.date(from: text)
     }
 
     static func isTimeout(_ error: Error) -> Bool {

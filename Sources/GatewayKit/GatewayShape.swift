@@ -174,6 +174,8 @@ public enum GatewayShape {
 
     /// The longest name the API takes: the public FQDN derived from it must fit a certificate's 64-character common name.
     public static let maxNameLength = 38
+    /// Why the name is capped, for the declaration's doc and validation's message.
+    public static let nameLimitReason = "the gateway's public FQDN must fit a certificate's 64-character common name"
     public static let maxSourceRanges = 50
 
     public static let wandbAuth = ShapeRecord("gateway.WandbAuth", doc: "Weights & Biases auth (SaaS, or a custom instance's https URL).", [
@@ -212,7 +214,7 @@ public enum GatewayShape {
         ShapeField("id", .string, comparison: .ignored, builder: "id", rules: [.uuid],
                    doc: "A client-chosen UUID, so a create can be retried safely."),
         ShapeField("name", .string, required: true, maxLength: maxNameLength,
-                   limitReason: "the gateway's public FQDN must fit a certificate's 64-character common name",
+                   limitReason: nameLimitReason,
                    rules: [.gatewayName], doc: "The gateway's name: a DNS label, at most 38 characters."),
         ShapeField("zones", .strings, comparison: .caselessSet, whenUnset: .empty, builder: "zone", rules: [.zone],
                    doc: "Zones from c:parameters() (a set; case does not matter); gateways are limited to one today."),

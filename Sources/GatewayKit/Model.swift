@@ -94,6 +94,28 @@ public struct GatewaySpec: JSONRepresentable, Sendable, Hashable {
 
     /// The paths of the fields gwlua does not know (kept as the API sent them).
     public var unknownFieldPaths: [String] { GatewayShape.unknownPaths(in: fields) }
+
+    /// The value at a field path (`trafficPolicy`, `endpointConfiguration.originShield`);
+    /// setting nil removes it, setting a value makes the records on the way.
+    public subscript(path path: String) -> JSONValue? {
+        get {
+            var value: JSONValue? = .object(fields)
+            for part in path.split(separator: ".") { value = value?[String(part)] }
+            return value
+        }
+        set { fields = Self.setting(newValue, at: path.split(separator: ".").map(String.init)[...], in: fields) }
+    }
+
+    private static func setting(_ value: JSONValue?, at path: ArraySlice<String>, in fields: [String: JSONValue]) -> [String: JSONValue] {
+        guard let key = path.first else { return fields }
+        var fields = fields
+        if path.count == 1 {
+            fields[key] = value
+        } else if value != nil || fields[key] != nil {
+            fields[key] = .object(setting(value, at: path.dropFirst(), in: fields[key]?.objectFields ?? [:]))
+        }
+        return fields
+    }
 }
 
 public struct CoreWeaveAuth: JSONRepresentable, Sendable, Hashable {
@@ -182,7 +204,8 @@ public struct APIType: LenientEnum, CustomStringConvertible {
     public init(rawValue: String) { self.rawValue = rawValue }
     public static let unspecified = APIType(rawValue: "API_TYPE_UNSPECIFIED")
     public static let openAI = APIType(rawValue: "API_TYPE_OPENAI")
-    public static let ordered = ["API_TYPE_UNSPECIFIED", "API_TYPE_OPENAI"]
+    /// In protobuf order, as the declared shape lists them.
+    public static let ordered = GatewayShape.apiType.values
     public var description: String { rawValue }
 }
 

@@ -65,9 +65,9 @@ public struct NoProxy: Sendable, Hashable {
         for entry in entries {
             if entry == "*" { return entry }
             var name = entry.lowercased()
-            // An optional :port (an IPv6 address in brackets keeps its colons).
-            if let colon = name.lastIndex(of: ":"), !name.contains("::") || name.hasPrefix("["),
-               let p = Int(name[name.index(after: colon)...]), name.filter({ $0 == ":" }).count == 1 || name.hasPrefix("[") {
+            // An optional :port: after the one colon of a name or IPv4 address, or after a bracketed IPv6 address.
+            if name.filter({ $0 == ":" }).count == 1 || name.hasPrefix("["), let colon = name.lastIndex(of: ":"),
+               let p = Int(name[name.index(after: colon)...]) {
                 if p != port { continue }
                 name = String(name[..<colon])
             }
@@ -148,8 +148,9 @@ public struct NetworkSettings: Sendable, Hashable {
         }
     }
 
-    /// The TLS configuration: the system's roots plus the files and folder given.
-    func tlsConfiguration() throws -> TLSConfiguration {
+    /// The TLS configuration: the system's roots plus the files and folder given (a
+    /// file is checked readable by `resolve`; a folder's unreadable files are skipped).
+    func tlsConfiguration() -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         var extra: [NIOSSLAdditionalTrustRoots] = caFiles.map { .file($0) }
         if let caDirectory {
@@ -165,7 +166,7 @@ public struct NetworkSettings: Sendable, Hashable {
     }
 
     /// AsyncHTTPClient's settings for these: the proxy and the trust roots.
-    func httpConfiguration() throws -> HTTPClient.Configuration {
+    func httpConfiguration() -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
@@ -173,7 +174,7 @@ public struct NetworkSettings: Sendable, Hashable {
         // No request spans: gwlua bootstraps no tracer, and building a span's name and
         // attributes for the no-op one cost about 9,000 instructions per request (callgrind).
         configuration.tracing.tracer = nil
-        if !caFiles.isEmpty || caDirectory != nil { configuration.tlsConfiguration = try tlsConfiguration() }
+        if !caFiles.isEmpty || caDirectory != nil { configuration.tlsConfiguration = tlsConfiguration() }
         if let proxy {
             let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "") }
             configuration.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
@@ -185,12 +186,11 @@ public struct NetworkSettings: Sendable, Hashable {
     private static let clients = Mutex<[NetworkSettings: HTTPClient]>([:])
 
     /// The shared HTTP client for these settings.
-    public func httpClient() throws -> HTTPClient {
+    public func httpClient() -> HTTPClient {
         if self == NetworkSettings() { return GatewayClient.sharedHTTPClient }
-        let configuration = try httpConfiguration()
         return Self.clients.withLock { clients in
             if let client = clients[self] { return client }
-            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration())
             clients[self] = client
             return client
         }

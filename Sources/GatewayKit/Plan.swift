@@ -150,14 +150,8 @@ public struct Plan: Sendable {
                 fields.append((field.name, shown))
             }
         }
-        for path in spec.unknownFieldPaths { fields.append((path + " (kept, not known to gwlua)", lookup(path, in: spec) ?? .null)) }
+        for path in spec.unknownFieldPaths { fields.append((path + " (kept, not known to gwlua)", spec[path: path] ?? .null)) }
         return fields
-    }
-
-    static func lookup(_ path: String, in spec: GatewaySpec) -> JSONValue? {
-        var value: JSONValue? = .object(spec.fields)
-        for part in path.split(separator: ".") { value = value?[String(part)] }
-        return value
     }
 }
 
@@ -263,15 +257,6 @@ public enum Planner {
     /// W&B without the apiKey (never returned), unset optional fields not at all.
     public static func differences(from current: GatewaySpec, to desired: GatewaySpec) -> [FieldChange] {
         ShapeCompare.differences(from: current, to: desired)
-    }
-
-    /// A spec as `differences` compares it (for plan fingerprints).
-    static func comparable(_ spec: GatewaySpec) -> GatewaySpec { ShapeCompare.comparable(spec) }
-
-    /// One top-level field as display JSON (apiKey redacted), nil when absent.
-    static func field(_ key: String, of spec: GatewaySpec) -> JSONValue? {
-        guard let field = GatewayShape.spec.field(key) else { return nil }
-        return ShapeCompare.display(spec.fields[key], field)
     }
 }
 

@@ -23,7 +23,7 @@ public struct PlanFingerprint: Sendable, Hashable {
         let seen = gateways.filter { $0.status.status != .deleting }
             .sorted { ($0.spec.id ?? "", $0.spec.name) < ($1.spec.id ?? "", $1.spec.name) }
             .map { g -> JSONValue in
-                .object(["spec": Planner.comparable(g.spec).json, "createdAt": g.status.createdAt.map(JSONValue.string) ?? .null])
+                .object(["spec": ShapeCompare.comparable(g.spec).json, "createdAt": g.status.createdAt.map(JSONValue.string) ?? .null])
             }
         self.init(desired: PlanFingerprint.digest(wanted), existing: PlanFingerprint.digest(.array(seen)))
     }

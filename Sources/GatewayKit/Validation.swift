@@ -166,8 +166,8 @@ public enum SpecValidator {
             case .empty?: error("name", "name must not be empty")
             case .space?: error("name", "name must not begin or end with white space")
             case .long?:
-                error("name", "name must be at most \(GatewayShape.maxNameLength) characters (the gateway's public FQDN must fit "
-                    + "a certificate's 64-character common name), got \(name.withUTF8Bytes(characterCount))")
+                error("name", "name must be at most \(GatewayShape.maxNameLength) characters (\(GatewayShape.nameLimitReason)), "
+                    + "got \(name.withUTF8Bytes(characterCount))")
             case .notLabel?:
                 warning("name", "'\(name.string)' is not a DNS label (lower-case letters, digits and '-', at most 63); "
                     + "the API may refuse or rewrite it")
@@ -497,7 +497,7 @@ struct FieldReader {
         return out
     }
 
-    mutating func string(_ v: JSONValue?, path: String, secret: Bool = false) -> String? {
+    mutating func string(_ v: JSONValue?, path: String) -> String? {
         guard let v, v != .null else { return nil }
         if case .string(let s) = v { return s }
         issues.append(ValidationIssue(path: path, message: "expected a string, got \(v.kindName)"))

@@ -144,7 +144,7 @@ final class SpecBuilder {
             return chain(call)
         }
         .method("build") { b, call in
-            let context = ValidationContext(zones: try buildOptions.read(call, at: 2).strings("zones"), acceptsAnswerFields: true)
+            let context = SpecsAPI.context(try buildOptions.read(call, at: 2))
             let values = call.objectValues(1)
             if try b.buildCopying(values, context: context, in: call) { return 1 }
             // A string that is not UTF-8: built from Strings (repaired), as gateway.new does.
@@ -228,11 +228,7 @@ final class SpecBuilder {
             spec.endpointConfiguration = EndpointConfiguration(additionalDns: values.strings(Slot.additionalDns),
                                                                allowedSourceIpRanges: hasSourceRanges ? values.strings(Slot.sourceRanges) : nil)
             if hasEdgeProxyMode, let mode = values.string(Slot.edgeProxyMode) {
-                spec.fields["endpointConfiguration"] = spec.endpointConfiguration.map { e in
-                    var o = e.json.objectFields ?? [:]
-                    o["edgeProxyMode"] = .string(mode)
-                    return .object(o)
-                }
+                spec[path: "endpointConfiguration.edgeProxyMode"] = .string(mode)
             }
         }
         return spec

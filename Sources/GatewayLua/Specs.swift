@@ -13,8 +13,8 @@ enum SpecsAPI {
     /// Specs in Lua may be ones the API returned (`c:get(id).spec`), so its
     /// `organizationId` is accepted and left out, and the fields gwlua does not know
     /// that such a spec carries (noted on its table) are kept.
-    static func context(_ options: LuaOptionValues, specAt index: Int32, in call: LuaCall) -> ValidationContext {
-        ValidationContext(zones: options.strings("zones"), acceptsAnswerFields: true, keptUnknownPaths: keptPaths(at: index, in: call))
+    static func context(_ options: LuaOptionValues, kept: Set<String> = []) -> ValidationContext {
+        ValidationContext(zones: options.strings("zones"), acceptsAnswerFields: true, keptUnknownPaths: kept)
     }
 
     /// The note on a spec table read from the API: the paths of the fields gwlua does not know.
@@ -31,7 +31,7 @@ enum SpecsAPI {
     /// through `readJSON` and document validation, whose issues name every path.
     static func new(_ call: LuaCall) throws -> Int32 {
         try call.checkTable(1)
-        var context = ValidationContext(zones: try newOptions.read(call, at: 2).strings("zones"), acceptsAnswerFields: true)
+        var context = context(try newOptions.read(call, at: 2))
         if pushCopy(ofSpecAt: 1, in: call, context: context) { return 1 }
         // Fields gwlua does not know send a table the general way: only there can the note matter.
         context.keptUnknownPaths = keptPaths(at: 1, in: call)
@@ -193,7 +193,7 @@ enum SpecsAPI {
     /// gateway.validate(t [, {zones = …}]) -> ok, issues. Never raises for a bad spec.
     static func validate(_ call: LuaCall) throws -> Int32 {
         try call.checkAny(1)
-        let context = context(try validateOptions.read(call, at: 2), specAt: 1, in: call)
+        let context = context(try validateOptions.read(call, at: 2), kept: keptPaths(at: 1, in: call))
         let result = SpecValidator.validate(call.readJSON(1), context: context)
         call.push(result.isValid)
         call.push(issuesData(result.issues))

@@ -172,6 +172,7 @@ public final class GatewaySimulator: Sendable {
         return .object(["spec": .object(spec), "status": status])
     }
 
+    /// A 200 with `value` as its JSON body (as WireJSON writes it).
     private func respond(_ value: JSONValue) throws -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"],
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: try value.serialized())))
@@ -181,40 +182,26 @@ public final class GatewaySimulator: Sendable {
     /// its own output field (`--server-defaults`) is dropped, and the newer fields
     /// (`--newer-fields`) are taken out, to be kept as they came.
     private func splitNewerFields(_ document: JSONValue) -> (JSONValue, [String: JSONValue]) {
-        guard case .object(var fields) = document else { return (document, [:]) }
+        guard case .object(let fields) = document else { return (document, [:]) }
+        var request = GatewaySpec(fields: fields)
         // Refused (`--refuse-output-fields`): left in, so validation names it as an unknown
         // field, a 400 with its field violation.
-        if configuration.serverDefaults && !configuration.refusesOutputFields { fields[SimConfiguration.serverField] = nil }
+        if configuration.serverDefaults && !configuration.refusesOutputFields { request[path: SimConfiguration.serverField] = nil }
         var newer: [String: JSONValue] = [:]
         if configuration.acceptsNewerFields {
             for path in SimConfiguration.newerFields {
-                let parts = path.split(separator: ".").map(String.init)
-                if parts.count == 1, let value = fields[parts[0]] {
-                    newer[path] = value
-                    fields[parts[0]] = nil
-                } else if parts.count == 2, var record = fields[parts[0]]?.objectFields, let value = record[parts[1]] {
-                    newer[path] = value
-                    record[parts[1]] = nil
-                    fields[parts[0]] = .object(record)
-                }
+                guard let value = request[path: path] else { continue }
+                newer[path] = value
+                request[path: path] = nil
             }
         }
-        return (.object(fields), newer)
+        return (.object(request.fields), newer)
     }
 
     /// `spec` with the newer fields put back where they came from.
     private func keeping(_ newer: [String: JSONValue], in spec: GatewaySpec) -> GatewaySpec {
         var spec = spec
-        for (path, value) in newer {
-            let parts = path.split(separator: ".").map(String.init)
-            if parts.count == 1 {
-                spec.fields[parts[0]] = value
-            } else {
-                var record = spec.fields[parts[0]]?.objectFields ?? [:]
-                record[parts[1]] = value
-                spec.fields[parts[0]] = .object(record)
-            }
-        }
+        for (path, value) in newer { spec[path: path] = value }
         return spec
     }
 
@@ -368,11 +355,7 @@ public final class GatewaySimulator: Sendable {
 
     struct ResponseFailure: Error { let response: Response; init(_ r: Response) { response = r } }
 
-    private func json<T: JSONRepresentable>(_ value: T) throws -> Response {
-        let data = try WireJSON.encode(value)
-        return Response(status: .ok, headers: [.contentType: "application/json"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
-    }
+    private func json<T: JSONRepresentable>(_ value: T) throws -> Response { try respond(value.json) }
 
     /// An error answer in the configured style (`--error-style`).
     private func status(_ httpStatus: HTTPResponse.Status, code: Int, _ message: String,

@@ -16,9 +16,8 @@ struct DoctorCommand: ParsableCommand {
     @Option(name: .customLong("token-env"), help: "Environment variable holding the API token (default COREWEAVE_API_TOKEN).")
     var tokenEnv: String?
     @Option(name: .customLong("token-file"), help: "A file holding the API token.") var tokenFile: String?
-    @Option(help: "Reach the API through this http:// forward proxy (default: HTTPS_PROXY unless NO_PROXY names the host).")
-    var proxy: String?
-    @Option(name: .customLong("ca-file"), help: "A PEM file of CA certificates to trust besides the system's.") var caFile: String?
+    @Option(help: HostOptions.proxyHelp) var proxy: String?
+    @Option(name: .customLong("ca-file"), help: HostOptions.caFileHelp) var caFile: String?
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment

@@ -62,11 +62,13 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "Log level on stderr: trace, debug, info, notice, warning, error or critical (default warning).")
     var logLevel: String?
 
-    @Option(help: "Reach the API through this http:// forward proxy (default: HTTPS_PROXY/https_proxy unless NO_PROXY names the host); credentials in the URL go as Basic Proxy-Authorization.")
-    var proxy: String?
+    @Option(help: HostOptions.proxyHelp) var proxy: String?
 
-    @Option(name: .customLong("ca-file"), help: "A PEM file of CA certificates to trust besides the system's (as SSL_CERT_FILE), for a TLS-inspecting proxy's CA.")
-    var caFile: String?
+    @Option(name: .customLong("ca-file"), help: HostOptions.caFileHelp) var caFile: String?
+
+    // Shared with `gwlua doctor`, which takes these two without run's other options.
+    static let proxyHelp: ArgumentHelp = "Reach the API through this http:// forward proxy (default: HTTPS_PROXY/https_proxy unless NO_PROXY names the host); credentials in the URL go as Basic Proxy-Authorization."
+    static let caFileHelp: ArgumentHelp = "A PEM file of CA certificates to trust besides the system's (as SSL_CERT_FILE), for a TLS-inspecting proxy's CA."
 
     /// The parsed values.
     var config: HostConfig {

@@ -78,7 +78,7 @@ let validTable = #"{name = "llm-east", zones = {"US-EAST-04A"}, coreWeaveAuth = 
         let state = try gatewayState()
         state.push(LuaFunction("copied") { call in
             let zones = try SpecsAPI.newOptions.read(call, at: 2)
-            call.push(SpecsAPI.pushCopy(ofSpecAt: 1, in: call, context: SpecsAPI.context(zones, specAt: 1, in: call)))
+            call.push(SpecsAPI.pushCopy(ofSpecAt: 1, in: call, context: SpecsAPI.context(zones)))
             return 1
         })
         state.setGlobalFromTop("copied")
