@@ -84,13 +84,15 @@ enum PlanApply {
     /// considered (matched or pruned), and every spec's name must carry it.
     static func makePlan(_ c: LuaGatewayClient, _ call: LuaCall, scope: Scope) throws -> Plan {
         let documents = try readDocuments(call, 2)
+        // Specs read from the API (c:get(id).spec) carry fields gwlua does not know; their tables say which.
+        let kept = SpecsAPI.keptPaths(ofItemsAt: 2, count: documents.count, in: call)
         let client = c.client
         let (zones, existing) = try ClientAPI.run(call) {
             async let parameters = client.parameters()
             async let gateways = client.list()
             return try await (parameters.zones, gateways)
         }
-        let specs = try validate(documents, zones: zones, prefix: scope.prefix)
+        let specs = try validate(documents, kept: kept, zones: zones, prefix: scope.prefix)
         if let replace = scope.replace {
             let unknown = replace.subtracting(specs.map(\.name)).sorted()
             if !unknown.isEmpty {
@@ -125,12 +127,14 @@ enum PlanApply {
 
     /// Every spec's issues under `[i].` (1-based), and duplicate names; throws
     /// the validation error when any is an error, so nothing is sent.
-    static func validate(_ documents: [JSONValue], zones: [String], prefix: String? = nil) throws -> [GatewaySpec] {
+    /// `kept[i]`: the paths of the fields gwlua does not know that spec i, read from the API, carries.
+    static func validate(_ documents: [JSONValue], kept: [Set<String>] = [], zones: [String], prefix: String? = nil) throws -> [GatewaySpec] {
         var specs: [GatewaySpec] = []
         specs.reserveCapacity(documents.count)
         var issues: [ValidationIssue] = []
-        let context = ValidationContext(zones: zones, acceptsAnswerFields: true)
+        var context = ValidationContext(zones: zones, acceptsAnswerFields: true)
         for (i, document) in documents.enumerated() {
+            context.keptUnknownPaths = i < kept.count ? kept[i] : []
             guard case .object = document else {
                 issues.append(ValidationIssue(path: "[\(i + 1)]", message: "expected a gateway spec table, got \(document.kindName)"))
                 continue

@@ -20,8 +20,15 @@ enum SpecsAPI {
     /// The note on a spec table read from the API: the paths of the fields gwlua does not know.
     static let keptNote = LuaTableNote("gateway.spec.kept")
 
-    static func keptPaths(at index: Int32, in call: LuaCall) -> Set<String> {
-        guard case .array(let items)? = keptNote.value(ofTableAt: index, in: call) else { return [] }
+    static func keptPaths(at index: Int32, in call: LuaCall) -> Set<String> { paths(keptNote.value(ofTableAt: index, in: call)) }
+
+    /// The kept paths of each of the first `count` specs of the list at `index` (c:plan, c:apply).
+    static func keptPaths(ofItemsAt index: Int32, count: Int, in call: LuaCall) -> [Set<String>] {
+        keptNote.values(ofItemsOfListAt: index, count: count, in: call).map(paths)
+    }
+
+    private static func paths(_ note: JSONValue?) -> Set<String> {
+        guard case .array(let items)? = note else { return [] }
         return Set(items.compactMap(\.stringValue))
     }
 

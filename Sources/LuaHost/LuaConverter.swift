@@ -288,6 +288,18 @@ public final class LuaTableNote: @unchecked Sendable {
         gwlua_pop(L, 1)
     }
 
+    /// The notes on items 1…`count` of the list at `index` (nil where an item has none). Stack effect: 0.
+    public func values(ofItemsOfListAt index: Int32, count: Int, in call: LuaCall) -> [JSONValue?] {
+        let L = call.L
+        let list = lua_absindex(L, index)
+        _ = lua_checkstack(L, 4)
+        return (0..<count).map { i in
+            lua_rawgeti(L, list, lua_Integer(i + 1))
+            defer { gwlua_pop(L, 1) }
+            return value(ofTableAt: -1, in: call)
+        }
+    }
+
     /// The note on the table at `index`, if any. Stack effect: 0.
     public func value(ofTableAt index: Int32, in call: LuaCall) -> JSONValue? {
         let L = call.L
