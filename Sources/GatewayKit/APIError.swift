@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A failed API call, or gwlua's own failure around one: a gRPC-style code name,
 /// the HTTP status when there was an answer, a message and the details.

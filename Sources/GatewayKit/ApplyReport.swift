@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
 
 /// What an apply did, tallied as outcomes arrive: the counts of the result table,
 /// the summary line, and the failure codes that decide the exit status.
@@ -52,7 +57,7 @@ public struct ApplyTally: Sendable {
         if replaced > 0 { text += "\(replaced) replaced, " }
         text += "\(unchanged) unchanged, \(deleted) deleted, \(failed) failed"
         if skipped > 0 { text += ", \(skipped) not started" }
-        return text + String(format: " (%.1f s)", seconds)
+        return text + " (\(DecimalText.fixed(seconds, digits: 1)) s)"
     }
 }
 

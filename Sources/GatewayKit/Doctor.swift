@@ -1,5 +1,10 @@
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -28,7 +33,7 @@ public struct Doctor: Sendable {
 
         public var line: String {
             let mark = ok.map { $0 ? "ok  " : "FAIL" } ?? "skip"
-            return "\(mark)  \(name.padding(toLength: 10, withPad: " ", startingAt: 0))  \(detail)"
+            return "\(mark)  \(name.padded(to: 10))  \(detail)"
         }
 
         public var json: JSONValue {
@@ -164,7 +169,7 @@ public struct Doctor: Sendable {
         let issuer = certificate.issuerName.compactMap { name in labels[name.type].map { "\($0)=\(name.value)" } }
         let expires = Date(timeIntervalSince1970: TimeInterval(certificate.notValidAfter))
         let days = Int(expires.timeIntervalSinceNow / 86_400)
-        let when = ISO8601DateFormatter().string(from: expires).prefix(10)
+        let when = Timestamp.format(expires).prefix(10)
         let state = days < 0 ? "EXPIRED \(when)" : "expires \(when) (in \(days) days)"
         return "issuer \(issuer.isEmpty ? "unknown" : issuer.joined(separator: ", ")); \(state)"
     }
@@ -231,7 +236,7 @@ public struct Doctor: Sendable {
         if let date = response.headers.first(name: "Date"), let server = GatewayClient.httpDate(date) {
             let skew = server.timeIntervalSince(received) + roundTrip / 2
             let margin = GatewayClient.clockSkewMargin
-            let words = String(format: "%.1f s %@ this machine's", abs(skew), skew < 0 ? "behind" : "ahead of")
+            let words = "\(DecimalText.fixed(abs(skew), digits: 1)) s \(skew < 0 ? "behind" : "ahead of") this machine's"
             checks.append(Check(name: "clock", ok: abs(skew) < margin, detail: "the server's clock is \(words) "
                 + "(the lost-create look-up allows \(Int(margin)) s)" + (abs(skew) < margin ? "" : ": set this machine's clock (NTP)")))
         } else {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// CreateGateway documents read from a file: one JSON object, a JSON array of
 /// objects, or JSON Lines (one object per line).

@@ -1,5 +1,13 @@
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import TextSupport
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -62,7 +70,7 @@ public struct ClientConfiguration: Sendable {
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let h = host.lowercased().trimming("[]")
         return h == "localhost" || h == "::1" || h.hasPrefix("127.")
     }
 }
@@ -205,7 +213,7 @@ public final class GatewayClient: Sendable {
     public func list(updatedAfter: String? = nil) async throws -> [Gateway] {
         var path = Self.path
         if let updatedAfter {
-            path += "?updatedAfter=" + (updatedAfter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? updatedAfter)
+            path += "?updatedAfter=" + PercentEncoding.encode(updatedAfter, allowing: PercentEncoding.alphanumerics)
         }
         return try await call(.GET, path, as: GatewayList.self).items
     }
@@ -291,7 +299,7 @@ public final class GatewayClient: Sendable {
     }
 
     private func escape(_ id: String) -> String {
-        id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? id
+        PercentEncoding.encode(id, allowing: PercentEncoding.pathSegment)
     }
 
     // MARK: Requests and retries
@@ -423,7 +431,7 @@ public final class GatewayClient: Sendable {
 
     /// `Retry-After` as seconds or an HTTP date.
     static func parseRetryAfter(_ value: String) -> Duration? {
-        let v = value.trimmingCharacters(in: .whitespaces)
+        let v = value.trimmingWhitespace()
         if let seconds = Double(v), seconds >= 0 { return .seconds(min(seconds, 3600)) }
         guard let date = httpDate(v) else { return nil }
         return .seconds(min(max(date.timeIntervalSinceNow, 0), 3600))
@@ -431,11 +439,25 @@ public final class GatewayClient: Sendable {
 
     /// An HTTP date (`Retry-After`, `Date`): `Tue, 08 Dec 2026 00:12:00 GMT`.
     static func httpDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text)
+        // IMF-fixdate (RFC 9110): the only form a server may send now.
+        let words = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard words.count == 6, words[0].hasSuffix(","), ["GMT", "UTC"].contains(words[5]),
+              let day = Int32(words[1]), (1...31).contains(day),
+              let month = months.firstIndex(of: String(words[2])),
+              let year = Int32(words[3]), words[3].count == 4 else { return nil }
+        let clock = words[4].split(separator: ":")
+        guard clock.count == 3, clock.allSatisfy({ $0.count == 2 }),
+              let hour = Int32(clock[0]), let minute = Int32(clock[1]), let second = Int32(clock[2]),
+              hour < 24, minute < 60, second < 61 else { return nil }
+        var t = tm()
+        t.tm_year = year - 1900
+        t.tm_mon = Int32(month)
+        t.tm_mday = day
+        t.tm_hour = hour
+        t.tm_min = minute
+        t.tm_sec = second
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&t)))
     }
 
     static func isTimeout(_ error: Error) -> Bool {

@@ -1,10 +1,13 @@
+import BuildInfo
+
 extension Duration {
     /// The duration in seconds, as a Double (for rates, backoff and reports).
     public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 public enum GatewayKit {
-    public static let version = "0.1.0"
+    /// gwlua's version (the User-Agent's and `gateway.version`): BuildInfo's, from git.
+    public static var version: String { BuildInfo.version }
 }
 
 extension GatewaySpec {

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,7 +70,7 @@ public final class Journal: @unchecked Sendable {
     /// is an error naming the line.
     public init(path: String) throws {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathText.directory(of: path)
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw JournalError(description: "cannot open journal \(path): \(String(cString: strerror(errno)))") }
@@ -155,9 +160,7 @@ public final class Journal: @unchecked Sendable {
             pthread_mutex_unlock(&mutex)
             if start {
                 // The thread keeps the journal alive until the queue is empty.
-                let thread = Thread { self.writeLoop() }
-                thread.name = "gwlua-journal"
-                thread.start()
+                startThread { self.writeLoop() }
             }
         }
     }
@@ -229,4 +232,22 @@ public final class Journal: @unchecked Sendable {
             out.append(contentsOf: buffer[0..<n])
         }
     }
+}
+
+/// Runs `body` on a new detached thread (FoundationEssentials has no Thread).
+public func startThread( _ body: @escaping @Sendable () -> Void) {
+    final class Work { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+    let work = Unmanaged.passRetained(Work(body)).toOpaque()
+    var thread = pthread_t()
+    let started = pthread_create(&thread, nil, { raw in
+        guard let raw else { return nil }
+        Unmanaged<Work>.fromOpaque(raw).takeRetainedValue().body()
+        return nil
+    }, work)
+    guard started == 0 else {
+        // No thread could be made (a process at its limit): run here rather than lose the work.
+        Unmanaged<Work>.fromOpaque(work).takeRetainedValue().body()
+        return
+    }
+    pthread_detach(thread)
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A model type mapped to and from JSONValue by hand. WireJSON uses the mapping on
 /// the API path (the client's requests and answers, the emulator's), and the

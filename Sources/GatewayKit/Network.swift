@@ -1,5 +1,10 @@
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
 import NIOSSL
 import Synchronization
 
@@ -29,7 +34,7 @@ public struct ProxySetting: Sendable, Hashable, CustomStringConvertible, CustomD
     /// Reads `http://[user:password@]host[:port]` (a bare `host:port` as curl does);
     /// credentials are percent-decoded.
     public static func parse(_ text: String, source: String) throws -> ProxySetting {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingWhitespace()
         let withScheme = trimmed.contains("://") ? trimmed : "http://" + trimmed
         guard let url = URLComponents(string: withScheme), let host = url.host, !host.isEmpty else {
             throw APIError(code: .config, message: "\(source): '\(redacted(trimmed))' is not a proxy URL such as http://proxy.example.com:3128")
@@ -37,14 +42,14 @@ public struct ProxySetting: Sendable, Hashable, CustomStringConvertible, CustomD
         guard url.scheme?.lowercased() == "http" else {
             throw APIError(code: .config, message: "\(source): only http:// proxies are supported (https is tunnelled through them with CONNECT), got '\(redacted(trimmed))'")
         }
-        return ProxySetting(host: host, port: url.port ?? 80, username: url.user?.removingPercentEncoding ?? url.user,
-                            password: url.password?.removingPercentEncoding ?? url.password, source: source)
+        return ProxySetting(host: host, port: url.port ?? 80, username: url.percentEncodedUser.map { PercentEncoding.decode($0) ?? $0 },
+                            password: url.percentEncodedPassword.map { PercentEncoding.decode($0) ?? $0 }, source: source)
     }
 
     /// A proxy URL with its credentials replaced, for messages.
     static func redacted(_ text: String) -> String {
         guard let at = text.lastIndex(of: "@") else { return text }
-        let start = text.range(of: "://")?.upperBound ?? text.startIndex
+        let start = text.firstRange(of: "://")?.upperBound ?? text.startIndex
         return String(text[..<start]) + "<credentials>" + String(text[at...])
     }
 }
@@ -56,12 +61,12 @@ public struct NoProxy: Sendable, Hashable {
     public let entries: [String]
 
     public init(_ text: String) {
-        entries = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        entries = text.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
     }
 
     /// The entry that keeps `host` (and `port`) off the proxy, or nil.
     public func match(host: String, port: Int) -> String? {
-        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let host = host.lowercased().trimming("[]")
         for entry in entries {
             if entry == "*" { return entry }
             var name = entry.lowercased()
@@ -71,7 +76,7 @@ public struct NoProxy: Sendable, Hashable {
                 if p != port { continue }
                 name = String(name[..<colon])
             }
-            name = name.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            name = name.trimming("[]")
             if name.contains("/"), let range = try? CIDRRange.parse(name).get(), let address = CIDRRange.address(host) {
                 if range.contains(address) { return entry }
                 continue
@@ -210,7 +215,7 @@ struct TransportFailure {
         let port = url?.port ?? (url?.scheme == "http" ? 80 : 443)
         let via = network.proxy.map { " through the proxy \($0)" } ?? ""
         let text = String(describing: error)
-        func has(_ needle: String) -> Bool { text.localizedCaseInsensitiveContains(needle) }
+        func has(_ needle: String) -> Bool { text.containsIgnoringCase(needle) }
 
         if let e = error as? HTTPClientError, e == .proxyAuthenticationRequired {
             return TransportFailure(code: .proxyAuth, message: "the proxy \(network.proxy?.description ?? "") refused the credentials "
@@ -257,8 +262,8 @@ struct TransportFailure {
     /// The error without module paths or build paths.
     static func plain(_ error: Error) -> String {
         var text = String(describing: error)
-        text = text.replacingOccurrences(of: #"\s*at /[^\]\)]*"#, with: "", options: .regularExpression)
-        text = text.replacingOccurrences(of: #"[A-Za-z]+\.(?=[A-Z][A-Za-z]+\()"#, with: "", options: .regularExpression)
+        text = text.replacing(#/\s*at \/[^\]\)]*/#, with: "")
+        text = text.replacing(#/[A-Za-z]+\.(?=[A-Z][A-Za-z]+\()/#, with: "")
         return text
     }
 }

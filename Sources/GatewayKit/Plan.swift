@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One field that differs between a desired spec and the gateway that exists,
 /// by its API path. Values are for display: a W&B apiKey is never among them.

@@ -1,5 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
 
 /// What a plan was made from, as two digests: the desired side (the validated
 /// specs and the plan's scope) and the existing side (the gateways the planner
@@ -30,7 +35,7 @@ public struct PlanFingerprint: Sendable, Hashable {
 
     static func digest(_ value: JSONValue) -> String {
         let text = value.compactText  // sorted keys: one text per value
-        return "sha256:" + SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return "sha256:" + SHA256.hash(data: Data(text.utf8)).map { HexText.byte($0) }.joined()
     }
 
     /// What changed between `self` (the plan's) and `now`, as a sentence, or nil when nothing did.

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
 
 /// The two JSON shapes an API error body comes in (docs/api-compatibility.md, "Which error JSON?"): google.rpc.Status
 /// as gRPC-JSON transcoding writes it (integer `code`, details inline with `@type`),
@@ -125,7 +130,7 @@ extension APIError {
                             details: details)
         }
         var snippet = String(decoding: body.prefix(200), as: UTF8.self)
-            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+            .replacing("\n", with: " ").trimmingWhitespace()
         if snippet.hasPrefix("<") { snippet = "an HTML page" }
         let message = snippet.isEmpty ? "HTTP \(httpStatus) with an empty body" : "HTTP \(httpStatus): \(snippet)"
         return APIError(code: name(forHTTPStatus: httpStatus), httpStatus: httpStatus, message: message)
@@ -158,7 +163,7 @@ extension APIError {
             o["details"] = .array(details.map { d in
                 var fields: [String: JSONValue] = ["type": .string(d.type)]
                 let value = ProtoSchema.forType(d.type).map { ProtoWire.encode(.object(d.fields), as: $0) } ?? Data()
-                fields["value"] = .string(value.base64EncodedString().replacingOccurrences(of: "=", with: ""))
+                fields["value"] = .string(value.base64EncodedString().replacing("=", with: ""))
                 if style == .connectDebug { fields["debug"] = .object(d.fields) }
                 return .object(fields)
             })
@@ -243,7 +248,7 @@ enum ProtoDuration {
     static func text(seconds: Double) -> String {
         let whole = seconds.rounded(.towardZero)
         let nanos = Int64(((seconds - whole) * 1e9).rounded())
-        return nanos == 0 ? "\(Int64(whole))s" : String(format: "%.9gs", seconds)
+        return nanos == 0 ? "\(Int64(whole))s" : "\(seconds)s"
     }
 
     static func seconds(_ text: String) -> Double? {

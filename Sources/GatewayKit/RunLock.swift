@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,7 +60,7 @@ public final class RunLock: Sendable {
         var buffer = [UInt8](repeating: 0, count: 32)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return nil }
-        let text = String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: buffer[0..<n], as: UTF8.self).trimmingWhitespace()
         return text.isEmpty || !text.allSatisfy(\.isNumber) ? nil : text
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The files made from the declared shape (`gwlua generate-files` writes them, a
 /// test checks them): lua-language-server's spec classes, the CreateGateway JSON
@@ -27,8 +31,8 @@ public enum ShapeDocuments {
     /// `text` with `region` put in its place; nil when its markers are missing.
     public static func apply(_ region: Region, to text: String) -> String? {
         if region.begin.isEmpty { return region.text }
-        guard let start = text.range(of: region.begin + "\n"),
-              let stop = text.range(of: region.end + "\n", range: start.upperBound..<text.endIndex) else { return nil }
+        guard let start = text.firstRange(of: region.begin + "\n"),
+              let stop = text[start.upperBound...].firstRange(of: region.end + "\n") else { return nil }
         return String(text[..<start.upperBound]) + region.text + String(text[stop.lowerBound...])
     }
 

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The API's JSON: compact, keys in a stable (sorted) order, absent optionals omitted.
 public enum WireJSON {

@@ -6,6 +6,8 @@ import Glibc
 public enum LuaVersion {
     /// "Lua 5.4.x  Copyright (C) … Lua.org, PUC-Rio" of the linked headers.
     public static var copyright: String { String(cString: gwlua_copyright()) }
+    /// "Lua 5.4.x" of the linked headers.
+    public static var release: String { String(cString: gwlua_release()) }
 
     /// The process environment as a dictionary.
     public static func environment() -> [String: String] {

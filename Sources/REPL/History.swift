@@ -1,7 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TextSupport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The REPL's history file: one entry per line (JSON-escaped, so multi-line
 /// chunks survive), appended and flushed as each entry is made so a crash
@@ -33,7 +38,7 @@ public struct HistoryFile {
         let lowered = entry.lowercased()
         for key in ["apikey", "api_key", "token", "password", "secret"] {
             // `token = "…"`, `apiKey='…'`: a literal secret typed at the prompt.
-            guard let range = lowered.range(of: key) else { continue }
+            guard let range = lowered.firstRange(of: key) else { continue }
             let rest = lowered[range.upperBound...].drop { $0 == " " || $0 == "\t" }
             if rest.hasPrefix("=") || rest.hasPrefix(":") {
                 let value = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
@@ -46,7 +51,7 @@ public struct HistoryFile {
     /// Appends `entry` (when allowed) and trims the file when it has grown.
     public func append(_ entry: String) {
         guard allows(entry), let encoded = try? JSONEncoder().encode(entry) else { return }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathText.directory(of: path)
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)

@@ -1,5 +1,10 @@
 import CEditLine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
 import LuaHost
 #if canImport(Glibc)
 import Glibc
@@ -130,7 +135,7 @@ public struct REPL {
     /// `.help [NAME]`, `.load FILE`, `.exit`; false to leave the loop.
     private func command(_ line: String) -> Bool {
         let words = line.split(separator: " ", maxSplits: 1).map(String.init)
-        let argument = words.count > 1 ? words[1].trimmingCharacters(in: .whitespaces) : ""
+        let argument = words.count > 1 ? words[1].trimmingWhitespace() : ""
         switch words[0] {
         case ".help":
             writeStandardOutput(argument.isEmpty ? Help.overview + "\n" : Help.text(for: argument))

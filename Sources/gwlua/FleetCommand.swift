@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GatewayKit
 import LuaHost
 #if canImport(Glibc)
@@ -38,10 +42,9 @@ extension HostOptions {
 /// A readable fleet file's absolute path, or exit 66 saying why.
 private func fleetPath(_ file: String, command: String) throws -> String {
     let path = URL(fileURLWithPath: file).standardizedFileURL.path
-    var isFolder: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
-    guard exists, !isFolder.boolValue, FileManager.default.isReadableFile(atPath: path) else {
-        let reason = !exists ? "no such file" : isFolder.boolValue ? "it is a folder" : "permission denied"
+    let kind = FileKind(at: path)
+    guard kind == .other, FileManager.default.isReadableFile(atPath: path) else {
+        let reason = kind == .missing ? "no such file" : kind == .folder ? "it is a folder" : "permission denied"
         writeStandardError("gwlua \(command): cannot read the fleet file '\(file)': \(reason)\n")
         throw ExitCode(ExitStatus.noInput)
     }

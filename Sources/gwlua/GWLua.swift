@@ -1,6 +1,12 @@
 import ArgumentParser
 import CLua
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
+import BuildInfo
 import GatewayKit
 import GatewayLua
 import LuaHost
@@ -11,12 +17,13 @@ import Glibc
 
 @main
 struct GWLua: ParsableCommand {
-    static let version = "0.1.0"
+    /// The version from git (scripts/lib/version), which the Debian package's version is too.
+    static var version: String { BuildInfo.version }
 
     static let configuration = CommandConfiguration(
         commandName: "gwlua",
         abstract: "Lua for building, validating and creating CoreWeave inference gateways.",
-        version: "gwlua \(version) (\(LuaVersion.copyright))",
+        version: VersionReport.text,
         subcommands: [Run.self, Repl.self, PlanCommand.self, ApplyCommand.self, ExportCommand.self, ListCommand.self,
                       GetCommand.self, DeleteCommand.self, Validate.self, Sim.self, DoctorCommand.self, GenerateFiles.self],
         defaultSubcommand: Repl.self
@@ -27,6 +34,16 @@ struct GWLua: ParsableCommand {
     /// start-up; the parser still reads gwlua's options when there are any.
     static func main() {
         let argv = CommandLine.arguments
+        // `--version --json` is not a combination the parser's built-in --version knows.
+        let words = argv.dropFirst()
+        if let first = words.first, first == "--version" || first == "--json", words.contains("--version") {
+            if let other = words.first(where: { $0 != "--version" && $0 != "--json" }) {
+                writeStandardError("gwlua: --version takes only --json, not '\(other)'\n")
+                Glibc.exit(ExitStatus.usage)
+            }
+            print(words.contains("--json") ? VersionReport.json : VersionReport.text)
+            return
+        }
         if argv.count > 1, argv[1] == "run" {
             do { try Run.execute(Array(argv.dropFirst(2))) } catch let status as ExitCode {
                 Glibc.exit(status.rawValue)  // the parser's exit(withError:) would build help text first
@@ -177,7 +194,7 @@ struct Run: ParsableCommand {
         let host: HostConfig
         do { host = hostWords.isEmpty ? HostConfig() : try HostOptions.parse(hostWords).config } catch {
             if HostOptions.exitCode(for: error) == .success {  // --help
-                let options = HostOptions.helpMessage().replacingOccurrences(of: "USAGE: host <options>\n\n", with: "")
+                let options = HostOptions.helpMessage().replacing("USAGE: host <options>\n\n", with: "")
                 print(Run.helpMessage() + "\nGWLUA " + options)
                 throw ExitCode.success
             }
@@ -200,5 +217,25 @@ struct Repl: ParsableCommand {
         let terminal = isatty(STDIN_FILENO) != 0
         throw ExitCode(try runLua(options: host.config, arguments: terminal ? ["gwlua", "-i"] : ["gwlua"], scriptStart: 1,
                                   interactive: terminal))
+    }
+}
+
+/// What `gwlua --version` says: gwlua's version, the commit it was built from (and
+/// whether the tree had changes), the Lua it embeds and the target.
+enum VersionReport {
+    static var text: String {
+        """
+        gwlua \(BuildInfo.version)
+        commit: \(BuildInfo.commit)\(BuildInfo.dirty ? " (dirty: built with uncommitted changes)" : "")
+        lua: \(LuaVersion.release)
+        target: \(BuildInfo.target)
+        """
+    }
+
+    static var json: String {
+        JSONValue.object([
+            "version": .string(BuildInfo.version), "commit": .string(BuildInfo.commit), "dirty": .bool(BuildInfo.dirty),
+            "lua": .string(LuaVersion.release), "target": .string(BuildInfo.target),
+        ]).compactText
     }
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GatewayKit
 import GatewayLua
 import LuaHost
@@ -32,7 +36,7 @@ struct GenerateFiles: ParsableCommand {
             }
         }
         if !stale.isEmpty {
-            FileHandle.standardError.write(Data("gwlua generate-files: out of date: \(stale.joined(separator: ", ")) (run `gwlua generate-files`)\n".utf8))
+            writeStandardError("gwlua generate-files: out of date: \(stale.joined(separator: ", ")) (run `gwlua generate-files`)\n")
             throw ExitCode(1)
         }
     }

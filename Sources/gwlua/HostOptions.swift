@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GatewayKit
 import GatewayLua
 import GatewaySim
@@ -209,7 +213,7 @@ struct HostConfig: Sendable {
 
     static func defaultStatePath(_ environment: [String: String]) -> String {
         let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? ((environment["HOME"] ?? NSTemporaryDirectory()) + "/.local/state")
+            ?? ((environment["HOME"] ?? "/tmp") + "/.local/state")
         return base + "/gwlua/local-state.json"
     }
 }
@@ -217,8 +221,7 @@ struct HostConfig: Sendable {
 /// Refuses, before any work, a file option whose folder does not exist (the file is written at the end).
 func requireFolder(of path: String, for option: String) throws {
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+    guard FileKind(at: folder) == .folder else {
         throw ValidationError("\(option) '\(path)': the folder \(folder) does not exist")
     }
 }

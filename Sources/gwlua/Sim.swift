@@ -1,6 +1,14 @@
 import ArgumentParser
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import TextSupport
 import GatewayKit
 import GatewaySim
 import LuaHost
@@ -112,20 +120,20 @@ struct Sim: ParsableCommand {
         configuration.updatingSeconds = updating
         configuration.acceptsNewerFields = newerFields
         if let zones {
-            configuration.zones = zones.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            configuration.zones = zones.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         }
         let config = configuration
         let host = self.host, port = self.port
         let tls = tlsCert.flatMap { cert in tlsKey.map { SimServer.TLSFiles(certificate: cert, key: $0) } }
         let outcome = blockingRun {
             let server = try await SimServer.start(configuration: config, host: host, port: port, tls: tls)
-            FileHandle.standardError.write(Data("gwlua sim: serving \(server.endpoint) (\(config.zones.count) zones)\n".utf8))
+            writeStandardError("gwlua sim: serving \(server.endpoint) (\(config.zones.count) zones)\n")
             let stop = SignalStop()
             await stop.wait()
             await server.stop()
         }
         if case .failure(let error) = outcome {
-            FileHandle.standardError.write(Data("gwlua sim: \(error)\n".utf8))
+            writeStandardError("gwlua sim: \(error)\n")
             throw ExitCode(ExitStatus.unavailable)
         }
     }

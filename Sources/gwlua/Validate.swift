@@ -1,5 +1,10 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import TextSupport
 import GatewayKit
 import LuaHost
 
@@ -29,15 +34,18 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let context = ValidationContext(zones: zones.map {
-            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            $0.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         })
         var invalid = 0, valid = 0, unreadable = false
         var out = ""
         for file in files {
             guard let data = FileManager.default.contents(atPath: file) else {
-                var isDirectory: ObjCBool = false
-                let exists = FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
-                printError("gwlua validate: cannot read \(file): \(exists ? (isDirectory.boolValue ? "is a directory" : "permission denied") : "no such file")")
+                let reason = switch FileKind(at: file) {
+                case .missing: "no such file"
+                case .folder: "is a directory"
+                case .other: "permission denied"
+                }
+                printError("gwlua validate: cannot read \(file): \(reason)")
                 unreadable = true
                 continue
             }
@@ -55,7 +63,7 @@ struct Validate: ParsableCommand {
                 }
             }
         }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        writeStandardOutput(out)
         if !quiet || invalid > 0 {
             printError("\(valid) valid, \(invalid) invalid")
         }
@@ -64,6 +72,6 @@ struct Validate: ParsableCommand {
     }
 
     private func printError(_ s: String) {
-        FileHandle.standardError.write(Data((s + "\n").utf8))
+        writeStandardError(s + "\n")
     }
 }
