@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """CHANGELOG.md to a Debian changelog.
 
-usage: changelog.py CHANGELOG.md VERSION DATE(YYYY-MM-DD) > changelog
+usage: changelog.py CHANGELOG.md VERSION TIME > changelog
+
+TIME is ISO 8601 (the commit's time, 2026-12-08T01:30:00+00:00) or a bare date.
 
 Each "## X.Y.Z - YYYY-MM-DD" section becomes an entry; "## Unreleased" becomes the
 entry of VERSION (dated DATE) unless VERSION is itself a released section.
@@ -13,9 +15,11 @@ import sys
 MAINTAINER = "gwlua developers <gwlua@coreweave.invalid>"
 
 
-def rfc2822(day):
-    d = datetime.datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc)
-    return d.strftime("%a, %d %b %Y %H:%M:%S +0000")
+def rfc2822(when):
+    d = datetime.datetime.fromisoformat(when)
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=datetime.timezone.utc)
+    return d.astimezone(datetime.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
 def wrap(text, width=76):

@@ -89,6 +89,14 @@ def main():
         text = re.sub(r"^\.Xr gwlua\.(\S+)", lambda m: ".Xr gwlua-" + m.group(1).replace(".", "-"), text, flags=re.M)
         text = re.sub(r"^\.Dt GWLUA\.(\S+)", lambda m: ".Dt GWLUA-" + m.group(1).replace(".", "-"), text, flags=re.M)
         text = text.replace('.Sh "EXIT STATUS"\n.Ex -std', status)
+        # whatis (lexgrog, mandb) reads one word as the page's name: NAME says gwlua-run,
+        # the rest of the page keeps the command as typed ("gwlua run").
+        m = re.search(r'^\.Nm "([^"]+)"$', text, flags=re.M)
+        if m:
+            command = m.group(1)
+            text = text[:m.start()] + ".Nm " + command.replace(" ", "-") + text[m.end():]
+            text = re.sub(r"^\.Nm$", '.Nm "' + command + '"', text, flags=re.M)
+        text = re.sub(r'^\.Nd "(.*)"$', r".Nd \1", text, flags=re.M)
         if stem == "gwlua":
             text = re.sub(r"(\.Sh \"SEE ALSO\"\n)", r"\1.Xr gwlua-lua 7 ,\n", text)
         name = stem.replace(".", "-") + "." + section
