@@ -652,5 +652,6 @@ public enum Timestamp {
 /// The client's retry rules, exposed for tests.
 public enum GatewayClientTesting {
     public static func retryAfter(_ value: String) -> Duration? { GatewayClient.parseRetryAfter(value) }
+    public static func httpDate(_ text: String) -> Date? { GatewayClient.httpDate(text) }
     public static func retryable(_ status: Int) -> Bool { GatewayClient.isRetryable(status: status) }
 }
