@@ -84,11 +84,8 @@ let package = Package(
             exclude: ["gwlua.exports"],
             // Release links: the export list keeps the ~40,000 names the static standard
             // library's -export-dynamic would put in the dynamic symbol table (which ld.so and
-            // the runtime's dladdr walk at each start) out of it; -z now gives full RELRO.
-            // (lld's -z pack-relative-relocs was tried: no measurable gain, and it does not
-            // record its need for glibc 2.36, so older systems would load it wrongly.)
+            // the runtime's dladdr walk at each start) out of it (docs/packaging.md).
             linkerSettings: [.unsafeFlags([
-                "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "now",
                 "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/gwlua/gwlua.exports",
             ], .when(configuration: .release))]
         ),

@@ -22,13 +22,6 @@ public enum PathText {
         if slash == trimmed.startIndex { return "/" }
         return String(trimmed[..<slash])
     }
-
-    /// The last component of `path`.
-    public static func lastComponent(of path: String) -> String {
-        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-        guard let slash = trimmed.lastIndex(of: "/") else { return trimmed }
-        return String(trimmed[trimmed.index(after: slash)...])
-    }
 }
 
 /// Fixed-point text for numbers, as `String(format: "%.Nf")` wrote them.

@@ -43,7 +43,6 @@ import TextSupport
         for path in ["/a/b/c.json", "c.json", "/c.json", "a/b/", "/", "./x", "../y/z"] {
             #expect(PathText.directory(of: path) == ((path as NSString).deletingLastPathComponent).replacingEmpty(with: "."),
                     "\(path)")
-            #expect(PathText.lastComponent(of: path) == (path as NSString).lastPathComponent, "\(path)")
         }
     }
 
