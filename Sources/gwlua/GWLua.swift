@@ -177,6 +177,7 @@ struct Run: ParsableCommand {
           -W        turn warnings on
           --        stop handling options
           -         stop handling options and execute stdin
+
         With no script and no -e, a script is read from standard input when it is
         not a terminal; on a terminal the REPL starts.
         """

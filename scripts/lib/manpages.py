@@ -97,6 +97,8 @@ def main():
             text = text[:m.start()] + ".Nm " + command.replace(" ", "-") + text[m.end():]
             text = re.sub(r"^\.Nm$", '.Nm "' + command + '"', text, flags=re.M)
         text = re.sub(r'^\.Nd "(.*)"$', r".Nd \1", text, flags=re.M)
+        # A blank line in a command's discussion is a paragraph break; mdoc spells it .Pp.
+        text = re.sub(r"\n\n+(?=.)", "\n.Pp\n", text)
         if stem == "gwlua":
             text = re.sub(r"(\.Sh \"SEE ALSO\"\n)", r"\1.Xr gwlua-lua 7 ,\n", text)
         name = stem.replace(".", "-") + "." + section
