@@ -235,7 +235,7 @@ public final class Journal: @unchecked Sendable {
 }
 
 /// Runs `body` on a new detached thread (FoundationEssentials has no Thread).
-public func startThread( _ body: @escaping @Sendable () -> Void) {
+private func startThread(_ body: @escaping @Sendable () -> Void) {
     final class Work { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
     let work = Unmanaged.passRetained(Work(body)).toOpaque()
     var thread = pthread_t()

@@ -35,7 +35,7 @@ public struct PlanFingerprint: Sendable, Hashable {
 
     static func digest(_ value: JSONValue) -> String {
         let text = value.compactText  // sorted keys: one text per value
-        return "sha256:" + SHA256.hash(data: Data(text.utf8)).map { HexText.byte($0) }.joined()
+        return "sha256:" + HexText.bytes(SHA256.hash(data: Data(text.utf8)))
     }
 
     /// What changed between `self` (the plan's) and `now`, as a sentence, or nil when nothing did.

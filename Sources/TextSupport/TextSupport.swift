@@ -5,10 +5,22 @@
 extension StringProtocol {
     /// The text without leading and trailing spaces, tabs and line ends.
     public func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
-            return ""
-        }
+        trimming { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+    }
+
+    /// The text without leading and trailing characters that are in `characters`.
+    public func trimming(_ characters: String) -> String {
+        let set = Set(characters)
+        return trimming { set.contains($0) }
+    }
+
+    /// Whether the text contains `other`, ignoring ASCII case.
+    public func containsIgnoringCase(_ other: String) -> Bool {
+        lowercased().contains(other.lowercased())
+    }
+
+    private func trimming(where drop: (Character) -> Bool) -> String {
+        guard let first = firstIndex(where: { !drop($0) }), let last = lastIndex(where: { !drop($0) }) else { return "" }
         return String(self[first...last])
     }
 }
@@ -42,22 +54,6 @@ public enum DecimalText {
             text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
         }
         return text
-    }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing characters that are in `characters`.
-    public func trimming(_ characters: String) -> String {
-        let set = Set(characters)
-        guard let first = firstIndex(where: { !set.contains($0) }), let last = lastIndex(where: { !set.contains($0) }) else {
-            return ""
-        }
-        return String(self[first...last])
-    }
-
-    /// Whether the text contains `other`, ignoring ASCII case.
-    public func containsIgnoringCase(_ other: String) -> Bool {
-        lowercased().contains(other.lowercased())
     }
 }
 
