@@ -156,8 +156,9 @@ public final class GatewayClient: Sendable {
         let firstSent = Date()  // one clock read per create: the reconcile window starts here
         let created: Gateway
         do {
-            created = try await call(.POST, Self.path, body: body, as: GatewayEnvelope.self, idempotent: true,
-                                     reconcile: LostCreate(request: request, firstSent: firstSent)).gateway
+            created = try await call(.POST, Self.path, body: body, as: GatewayEnvelope.self, idempotent: true) {
+                try await self.findCreated(request, since: firstSent).map { GatewayEnvelope(gateway: $0) }
+            }.gateway
         } catch let error as RetriedConflict {
             // Our earlier attempt may have succeeded: the gateway with our id is ours if it matches.
             guard let id = spec.id else { throw error.error }
@@ -292,11 +293,13 @@ public final class GatewayClient: Sendable {
         }
     }
 
-    private static func pause(_ seconds: Double, _ what: String) async throws {
+    static func pause(_ seconds: Double, _ what: String) async throws {
         do { try await Task.sleep(for: .seconds(seconds)) } catch {
             throw APIError(code: .cancelled, message: "\(what) was cancelled")
         }
     }
+
+    func escapedID(_ id: String) -> String { escape(id) }
 
     private func escape(_ id: String) -> String {
         PercentEncoding.encode(id, allowing: PercentEncoding.pathSegment)
@@ -306,18 +309,12 @@ public final class GatewayClient: Sendable {
 
     struct RetriedConflict: Error { let error: APIError }
 
-    /// Whether a call may be sent again: reads always; PATCH and DELETE are
-    /// idempotent by path; a create only with an id in its body.
-    /// A create whose answer may be lost: what `findCreated` looks for before it is sent again.
-    struct LostCreate {
-        let request: GatewaySpec
-        let firstSent: Date
-    }
-
     /// With `reconcile`, a create whose answer may have been lost is looked for
-    /// before it is sent again; when it is found, that is the answer.
-    private func call<T: JSONRepresentable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type,
-                                    idempotent: Bool = true, reconcile: LostCreate? = nil) async throws -> T {
+    /// before it is sent again (the closure answers what the first attempt made, or
+    /// nil); when it is found, that is the answer.
+    func call<T: JSONRepresentable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type,
+                                    idempotent: Bool = true,
+                                    reconcile: (@Sendable () async throws -> T?)? = nil) async throws -> T {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.maxTotalTime
         var attempt = 0
@@ -364,8 +361,7 @@ public final class GatewayClient: Sendable {
             }
             if mayHaveHappened, let reconcile {
                 do {
-                    if let found = try await findCreated(reconcile.request, since: reconcile.firstSent),
-                       let answer = GatewayEnvelope(gateway: found) as? T { return answer }
+                    if let found = try await reconcile() { return found }
                 } catch let error as APIError {
                     throw APIError(code: error.code, httpStatus: error.httpStatus,
                                    message: "\(method) \(path): the answer was lost (\(failure.code)) and looking for what it did failed: \(error.message)",

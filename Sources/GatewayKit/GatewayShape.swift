@@ -9,10 +9,13 @@ public struct ShapeRecord: Sendable {
     public let typeName: String
     public let doc: String
     public let fields: [ShapeField]
+    /// Rules between the record's fields (autoscaling's max >= min).
+    public let checks: [RecordCheck]
 
-    public init(_ typeName: String, doc: String, _ fields: [ShapeField]) {
+    public init(_ typeName: String, doc: String, checks: [RecordCheck] = [], _ fields: [ShapeField]) {
         self.typeName = typeName
         self.doc = doc
+        self.checks = checks
         self.fields = fields
     }
 
@@ -36,6 +39,12 @@ public struct ShapeField: Sendable {
         case record(ShapeRecord)
         /// An empty object whose presence is the value (`coreWeaveAuth = {}`).
         case marker
+        /// A whole number (a Lua integer; JSON numbers without a fraction).
+        case integer
+        /// A map of strings to strings (`engineConfig`).
+        case stringMap
+        /// An ordered list of an enum's values, each at most once (`capacityClasses`).
+        case enumerations(ShapeEnum)
     }
 
     /// Exactly one member of each group is set.
@@ -77,6 +86,14 @@ public struct ShapeField: Sendable {
     /// The rules (docs/lua-api.md, "Issues") beyond type and limits, by name; validation runs them.
     public enum Rule: String, Sendable {
         case gatewayName, uuid, zone, dnsName, cidr, httpsURL, headerToken
+        /// A DNS label of at most 63 characters (deployment and claim names).
+        case label
+        /// A gateway's id (a UUID), or in a fleet file the name of one of its gateways.
+        case gatewayReference
+        /// A semantic version (`0.8.5`, `1.2.3-rc.1`).
+        case semver
+        /// Checked against the parameters when they are known (engines, instance types, zones, env names).
+        case engine, instanceType, claimZone, engineEnvName
     }
 
     public let name: String
@@ -89,12 +106,21 @@ public struct ShapeField: Sendable {
     /// Why `maxLength` is what it is, for the message.
     public let limitReason: String?
     public let maxItems: Int?
+    /// The fewest items a list (or entries a map) must have.
+    public let minItems: Int?
+    /// Inclusive bounds of an integer.
+    public let minimum: Int64?
+    public let maximum: Int64?
+    /// The only integers allowed (gpuCount: 1, 2, 4, 8, 16).
+    public let allowedIntegers: [Int64]?
     /// What the API takes an unset field to be (edgeProxyMode: MANAGED).
     public let serverDefault: JSONValue?
     public let comparison: Comparison
     public let whenUnset: WhenUnset
     /// An update merges the API's list with the one sent (DNS names): removing an item needs a replace.
     public let mergedOnUpdate: Bool
+    /// Changing it replaces the resource (delete, then create), as CoreWeave's provider does: plans show `-/+`.
+    public let replaces: Bool
     /// The builder method that sets it, when there is one.
     public let builder: String?
     public let doc: String
@@ -104,9 +130,10 @@ public struct ShapeField: Sendable {
     public let requiredHint: String?
 
     public init(_ name: String, _ kind: Kind, required: Bool = false, oneOf: OneOf? = nil, minLength: Int? = nil,
-                maxLength: Int? = nil, limitReason: String? = nil, maxItems: Int? = nil, serverDefault: JSONValue? = nil,
+                maxLength: Int? = nil, limitReason: String? = nil, maxItems: Int? = nil, minItems: Int? = nil,
+                minimum: Int64? = nil, maximum: Int64? = nil, allowedIntegers: [Int64]? = nil, serverDefault: JSONValue? = nil,
                 comparison: Comparison = .exact, whenUnset: WhenUnset = .serverKeeps, mergedOnUpdate: Bool = false,
-                builder: String? = nil, rules: [Rule] = [], access: Access = .readWrite, requiredHint: String? = nil,
+                replaces: Bool = false, builder: String? = nil, rules: [Rule] = [], access: Access = .readWrite, requiredHint: String? = nil,
                 doc: String) {
         self.name = name
         self.kind = kind
@@ -116,10 +143,15 @@ public struct ShapeField: Sendable {
         self.maxLength = maxLength
         self.limitReason = limitReason
         self.maxItems = maxItems
+        self.minItems = minItems
+        self.minimum = minimum
+        self.maximum = maximum
+        self.allowedIntegers = allowedIntegers
         self.serverDefault = serverDefault
         self.comparison = comparison
         self.whenUnset = whenUnset
         self.mergedOnUpdate = mergedOnUpdate
+        self.replaces = replaces
         self.builder = builder
         self.rules = rules
         self.access = access
@@ -139,6 +171,21 @@ public struct ShapeField: Sendable {
 
     /// Whether a spec that leaves it out still says what it should be.
     var managedWhenUnset: Bool { required || whenUnset == .empty }
+
+    /// The value an unset field that means empty stands for (`[]` for lists, `{}` for maps), else nil.
+    var emptyValue: JSONValue? {
+        switch kind {
+        case .strings, .enumerations: return .array([])
+        case .stringMap: return .object([:])
+        default: return nil
+        }
+    }
+}
+
+/// A rule between two fields of one record.
+public enum RecordCheck: Sendable {
+    /// `field` is at least `other` when both are set (autoscaling: max >= min).
+    case atLeast(_ field: String, _ other: String)
 }
 
 /// An enum the API sends as a string (older servers: its number, the index here).
@@ -146,14 +193,18 @@ public struct ShapeEnum: Sendable {
     public let typeName: String
     /// Every value in protobuf order: index = number.
     public let values: [String]
+    /// Values the API refuses in requests, with why (CAPACITY_TYPE_CUSTOMER: deprecated).
+    public let refused: [String: String]
     /// The value that means "not set", which is not valid to send.
     public var unspecified: String { values[0] }
     /// The values a request may carry.
-    public var sendable: ArraySlice<String> { values.dropFirst() }
+    public let sendable: [String]
 
-    public init(_ typeName: String, _ values: [String]) {
+    public init(_ typeName: String, _ values: [String], refused: [String: String] = [:]) {
         self.typeName = typeName
         self.values = values
+        self.refused = refused
+        sendable = values.dropFirst().filter { refused[$0] == nil }
     }
 
     /// The value's name: a string as it is, a number by its index (an unknown number as its digits).

@@ -148,6 +148,21 @@ public enum ShapeCoding {
                 out[key] = .object(try JSONFields(value, at: at).fields)
             case .record(let sub):
                 out[key] = .object(try read(value, as: sub, at: at))
+            case .integer:
+                guard let n = value.wholeNumber else { throw JSONFields.mismatch("a whole number", value, at: at) }
+                out[key] = .integer(n)
+            case .stringMap:
+                let map = try JSONFields(value, at: at)
+                for (name, item) in map.fields {
+                    guard case .string = item else { throw JSONFields.mismatch("a string", item, at: map.child(name)) }
+                }
+                out[key] = .object(map.fields)
+            case .enumerations(let e):
+                guard case .array(let items) = value else { throw JSONFields.mismatch("a list", value, at: at) }
+                out[key] = .array(try items.enumerated().map { i, item in
+                    guard let name = e.name(of: item) else { throw JSONFields.mismatch("a string", item, at: "\(at)[\(i)]") }
+                    return .string(name)
+                })
             }
         }
         return out
@@ -155,6 +170,15 @@ public enum ShapeCoding {
 }
 
 extension JSONValue {
+    /// The integer, when this is one or a float without a fraction (JSON has one number type).
+    public var wholeNumber: Int64? {
+        switch self {
+        case .integer(let i): return i
+        case .double(let d) where d.rounded() == d && abs(d) < 9.0e15: return Int64(d)
+        default: return nil
+        }
+    }
+
     /// The string, when this is one.
     public var stringValue: String? {
         if case .string(let s) = self { return s }

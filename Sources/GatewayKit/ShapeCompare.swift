@@ -7,14 +7,21 @@ public enum ShapeCompare {
     /// differs, unless unset means empty (DNS names); an unset value the gateway has
     /// is its server default; a write-only field (the W&B apiKey) is never compared.
     public static func differences(from current: GatewaySpec, to desired: GatewaySpec) -> [FieldChange] {
+        differences(current.fields, desired.fields, GatewayShape.spec)
+    }
+
+    /// The differences between two records' fields by `record`'s declaration (see above).
+    static func differences(_ c: [String: JSONValue], _ d: [String: JSONValue], _ record: ShapeRecord) -> [FieldChange] {
         var changes: [FieldChange] = []
-        let c = current.fields, d = desired.fields
+        func member(_ group: ShapeField.OneOf, _ fields: [String: JSONValue]) -> String? {
+            record.members(of: group).first { fields[$0.name].map { $0 != .null } ?? false }?.name
+        }
         var groupsDone: Set<ShapeField.OneOf> = []
-        for field in GatewayShape.spec.fields where field.access == .readWrite && field.comparison != .ignored {
+        for field in record.fields where field.access == .readWrite && field.comparison != .ignored {
             if let group = field.oneOf {
-                guard groupsDone.insert(group).inserted, let wanted = desired.member(of: group) else { continue }
-                let have = current.member(of: group)
-                let members = GatewayShape.spec.members(of: group)
+                guard groupsDone.insert(group).inserted, let wanted = member(group, d) else { continue }
+                let have = member(group, c)
+                let members = record.members(of: group)
                 let same = have == wanted && members.first { $0.name == wanted }.map { sameRecord(c[wanted], d[wanted], $0) } ?? true
                 if same { continue }
                 for member in members {
@@ -37,7 +44,7 @@ public enum ShapeCompare {
     static func leaf(_ path: String, _ current: JSONValue?, _ desired: JSONValue?, _ field: ShapeField) -> FieldChange? {
         let current = current == .null ? nil : current, desired = desired == .null ? nil : desired
         if desired == nil && !field.managedWhenUnset { return nil }
-        let empty: JSONValue? = { if case .strings = field.kind { return .array([]) } else { return nil } }()
+        let empty = field.emptyValue
         let old = current ?? field.serverDefault ?? empty, new = desired ?? field.serverDefault ?? empty
         if equal(old, new, field) { return nil }
         return FieldChange(path: path, old: display(current ?? empty, field), new: display(desired ?? empty, field))
@@ -130,8 +137,8 @@ public enum ShapeCompare {
                 } else {
                     out[field.name] = given
                 }
-            } else if field.managedWhenUnset, case .strings = field.kind {
-                out[field.name] = .array([])
+            } else if field.managedWhenUnset, let empty = field.emptyValue {
+                out[field.name] = empty
             }
         }
         for (key, value) in overlay where record.field(key) == nil { out[key] = value }  // kept unknown fields, as edited

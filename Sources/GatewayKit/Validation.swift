@@ -34,10 +34,18 @@ public struct ValidationContext: Sendable {
     /// go back unchanged. A user's own table has none: its unknown keys stay errors.
     public var keptUnknownPaths: Set<String>
 
-    public init(zones: [String]? = nil, acceptsAnswerFields: Bool = false, keptUnknownPaths: Set<String> = []) {
+    /// For deployments and claims: what the kind's parameters offer (nil: unknown, those checks are off).
+    public var parameters: ResourceParameters?
+    /// For deployments in a fleet file: the names of the fleet's gateways, which `gatewayIds` may use instead of ids.
+    public var gatewayNames: Set<String>
+
+    public init(zones: [String]? = nil, acceptsAnswerFields: Bool = false, keptUnknownPaths: Set<String> = [],
+                parameters: ResourceParameters? = nil, gatewayNames: Set<String> = []) {
         self.zones = zones
         self.acceptsAnswerFields = acceptsAnswerFields
         self.keptUnknownPaths = keptUnknownPaths
+        self.parameters = parameters
+        self.gatewayNames = gatewayNames
     }
 }
 
@@ -489,10 +497,39 @@ struct FieldReader {
                 if let o = object(value, path: at) {
                     out[field.name] = .object(self.record(o, sub, path: at, context: context))
                 }
+            case .integer:
+                if let n = value.wholeNumber {
+                    out[field.name] = .integer(n)
+                } else {
+                    let got = value.kindName == "number" ? "a number with a fraction (\(value.compactText))" : value.kindName
+                    issues.append(ValidationIssue(path: at, message: "expected a whole number, got \(got)"))
+                }
+            case .stringMap:
+                if let o = object(value, path: at) {
+                    var map: [String: JSONValue] = [:]
+                    for key in o.keys.sorted() {
+                        if case .string? = o[key] { map[key] = o[key] } else {
+                            issues.append(ValidationIssue(path: "\(at).\(key)", message: "expected a string, got \(o[key]?.kindName ?? "nil")"
+                                + (o[key]?.kindName == "number" ? " (write it in quotes: the API takes strings)" : "")))
+                        }
+                    }
+                    out[field.name] = .object(map)
+                }
+            case .enumerations(let e):
+                let named: JSONValue
+                if case .array(let items) = value {
+                    named = .array(items.map { item in
+                        if case .integer(let i) = item, i >= 0, Int(i) < e.values.count { return .string(e.values[Int(i)]) }
+                        return item
+                    })
+                } else {
+                    named = value
+                }
+                if let list = stringList(named, path: at) { out[field.name] = .array(list.map(JSONValue.string)) }
             }
         }
         for field in record.fields where field.whenUnset == .empty && out[field.name] == nil {
-            if case .strings = field.kind { out[field.name] = .array([]) }
+            if let empty = field.emptyValue { out[field.name] = empty }
         }
         return out
     }

@@ -312,6 +312,9 @@ enum SpecsAPI {
             case .strings: return "{string, …}"
             case .marker: return "{}"
             case .record: return "table"
+            case .integer: return "integer"
+            case .stringMap: return "{[string] = string}"
+            case .enumerations(let e): return "{" + e.sendable.joined(separator: "|") + ", …}"
             }
         }
         let lines = GatewayShape.paths().filter { $0.field.access != .answerOnly }.map { path, field in
