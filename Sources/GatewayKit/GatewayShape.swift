@@ -93,7 +93,7 @@ public struct ShapeField: Sendable {
         /// A semantic version (`0.8.5`, `1.2.3-rc.1`).
         case semver
         /// Checked against the parameters when they are known (engines, instance types, zones, env names).
-        case engine, instanceType, claimZone, engineEnvName
+        case engine, instanceType, claimInstanceType, claimZone, engineEnvName
     }
 
     public let name: String

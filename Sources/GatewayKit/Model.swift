@@ -106,7 +106,7 @@ public struct GatewaySpec: JSONRepresentable, Sendable, Hashable {
         set { fields = Self.setting(newValue, at: path.split(separator: ".").map(String.init)[...], in: fields) }
     }
 
-    private static func setting(_ value: JSONValue?, at path: ArraySlice<String>, in fields: [String: JSONValue]) -> [String: JSONValue] {
+    static func setting(_ value: JSONValue?, at path: ArraySlice<String>, in fields: [String: JSONValue]) -> [String: JSONValue] {
         guard let key = path.first else { return fields }
         var fields = fields
         if path.count == 1 {

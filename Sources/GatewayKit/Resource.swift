@@ -36,9 +36,12 @@ public struct ResourceSpec: Sendable, Hashable, CustomStringConvertible {
 
     /// The value at a field path (`runtime.engine`).
     public subscript(path path: String) -> JSONValue? {
-        var value: JSONValue? = .object(fields)
-        for part in path.split(separator: ".") { value = value?[String(part)] }
-        return value
+        get {
+            var value: JSONValue? = .object(fields)
+            for part in path.split(separator: ".") { value = value?[String(part)] }
+            return value
+        }
+        set { fields = GatewaySpec.setting(newValue, at: path.split(separator: ".").map(String.init)[...], in: fields) }
     }
 
     /// The request body's fields: what only the API sets left out.

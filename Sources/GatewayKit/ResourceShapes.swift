@@ -72,7 +72,7 @@ public enum CapacityClaimShape {
         refused: ["CAPACITY_TYPE_CUSTOMER": "it is deprecated and the API refuses it"])
 
     public static let resources = ShapeRecord("capacity_claim.Resources", doc: "The capacity claimed.", [
-        ShapeField("instanceId", .string, required: true, minLength: 1, replaces: true, builder: "instance_type", rules: [.instanceType],
+        ShapeField("instanceId", .string, required: true, minLength: 1, replaces: true, builder: "instance_type", rules: [.claimInstanceType],
                    requiredHint: "the instance type, such as gb200-4x", doc: "The instance type (the wire name is instanceId)."),
         ShapeField("instanceCount", .integer, required: true, minimum: 1, builder: "count",
                    doc: "Instances claimed, at least 1; the only field changed in place."),

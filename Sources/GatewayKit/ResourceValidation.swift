@@ -166,7 +166,9 @@ public enum ResourceValidator {
             case .instanceType:
                 if let types = parameters?.instanceTypes, !types.contains(text) {
                     error("unknown instance type '\(text)'; instance types: \(types.joined(separator: ", "))")
-                } else if let byZone = parameters?.zoneInstanceTypes {
+                }
+            case .claimInstanceType:
+                if let byZone = parameters?.zoneInstanceTypes {
                     let zones = root["resources"]?["zones"]?.stringList ?? []
                     for zone in zones {
                         guard let offered = byZone.first(where: { $0.key.caseInsensitiveEquals(zone) })?.value else { continue }

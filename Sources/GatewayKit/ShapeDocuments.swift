@@ -88,6 +88,7 @@ public enum ShapeDocuments {
         .semver: ["pattern": .string("^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$")],
         .engine: ["minLength": .integer(1)],
         .instanceType: ["minLength": .integer(1)],
+        .claimInstanceType: ["minLength": .integer(1)],
         .claimZone: ["minLength": .integer(1)],
     ]
 

@@ -24,7 +24,7 @@ public struct SimRequestContext: RequestContext {
 public final class GatewaySimulator: Sendable {
     public let configuration: SimConfiguration
     let store: SimStore
-    private let random: Mutex<SplitMix64>
+    let random: Mutex<SplitMix64>
     private let counters = Mutex<[String: Int]>([:])
     /// When each call arrived (monotonic; the latest 500 to 1,000 per call), for tests that check retry timing
     /// on the server's side, where the client's own latency does not count. Small: a long-running emulator
@@ -43,11 +43,14 @@ public final class GatewaySimulator: Sendable {
     /// The router serving every endpoint.
     public func router() -> Router<SimRequestContext> {
         let router = Router(context: SimRequestContext.self)
-        router.add(middleware: MethodCheck(base: Self.base) { allowed in
-            var r = self.status(.methodNotAllowed, code: 12, "method not allowed here; allowed: \(allowed)")
-            r.headers[.allow] = allowed
-            return r
-        })
+        for kind in ResourceKind.allCases {
+            router.add(middleware: MethodCheck(base: kind.path) { allowed in
+                var r = self.status(.methodNotAllowed, code: 12, "method not allowed here; allowed: \(allowed)")
+                r.headers[.allow] = allowed
+                return r
+            })
+        }
+        addResourceRoutes(to: router)
         router.get("\(Self.base)/parameters") { request, context in
             try await self.handle(request, context, "parameters") {
                 try self.json(GatewayParameters(zones: self.configuration.zones))
@@ -71,9 +74,7 @@ public final class GatewaySimulator: Sendable {
                 switch try await self.spec(from: request) {
                 case .failure(let failure): return failure.response
                 case .success(let spec):
-                    let fate = self.random.withLock { rng -> StoredGateway.Fate in
-                        rng.chance(self.configuration.failedRate) ? .fails : rng.chance(self.configuration.errorRate) ? .recovers : .ready
-                    }
+                    let fate = self.nextFate()
                     return try self.answer(self.ordered(try await self.store.create(spec, fate: fate, now: Date())))
                 }
             }
@@ -100,6 +101,13 @@ public final class GatewaySimulator: Sendable {
             }
         }
         return router
+    }
+
+    /// How a new gateway, deployment or claim's provisioning ends (`--failed-rate`, `--error-rate`).
+    func nextFate() -> StoredGateway.Fate {
+        random.withLock { rng in
+            rng.chance(configuration.failedRate) ? .fails : rng.chance(configuration.errorRate) ? .recovers : .ready
+        }
     }
 
     /// With `--order shuffled`, lists in an answer come in a new order each time.
@@ -177,7 +185,7 @@ public final class GatewaySimulator: Sendable {
     }
 
     /// A 200 with `value` as its JSON body (as WireJSON writes it).
-    private func respond(_ value: JSONValue) throws -> Response {
+    func respond(_ value: JSONValue) throws -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"],
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: try value.serialized())))
     }
@@ -221,7 +229,7 @@ public final class GatewaySimulator: Sendable {
 
     // MARK: Request handling
 
-    private func handle(_ request: Request, _ context: SimRequestContext, _ call: String,
+    func handle(_ request: Request, _ context: SimRequestContext, _ call: String,
                         _ body: () async throws -> Response) async throws -> Response {
         counters.withLock { $0[call, default: 0] += 1 }
         let now = ContinuousClock.now
@@ -258,6 +266,19 @@ public final class GatewaySimulator: Sendable {
             response = status(.badRequest, code: 9, "gateway '\(id)' is being deleted",
                               details: [.violations(RPCDetail.preconditionFailure, [
                                   ["type": "STATUS", "subject": "gateway/\(id)", "description": "the gateway is STATUS_DELETING"]])])
+        } catch SimStore.Failure.resourceNotFound(let kind, let id) {
+            response = status(.notFound, code: 5, "\(kind.noun) '\(id)' not found",
+                              details: [.resourceInfo(type: kind.rawValue, name: id, description: "no such \(kind.noun)")])
+        } catch SimStore.Failure.nameTaken(let kind, let name) {
+            response = status(.conflict, code: 6, "a \(kind.noun) named '\(name)' already exists",
+                              details: [.resourceInfo(type: kind.rawValue, name: name, description: "the name is taken")])
+        } catch SimStore.Failure.invalid(let message, let violations) {
+            response = status(.badRequest, code: 3, message, violations: violations)
+        } catch SimStore.Failure.inUse(let id, let deployments) {
+            response = status(.badRequest, code: 9, "gateway '\(id)' cannot be deleted: deployments route to it (\(deployments.joined(separator: ", "))); delete them first",
+                              details: [.violations(RPCDetail.preconditionFailure, deployments.map {
+                                  ["type": "IN_USE", "subject": "deployment/\($0)", "description": "routes to gateway \(id)"]
+                              })])
         } catch SimStore.Failure.quota(let limit) {
             response = status(.tooManyRequests, code: 8, "quota exceeded: at most \(limit) gateways",
                               details: [.violations(RPCDetail.quotaFailure, [
@@ -286,7 +307,7 @@ public final class GatewaySimulator: Sendable {
     }
 
     /// The request body as JSON, or the 400 that says where it is not.
-    private func document(of request: Request) async throws -> Result<JSONValue, ResponseFailure> {
+    func document(of request: Request) async throws -> Result<JSONValue, ResponseFailure> {
         let buffer = try await request.body.collect(upTo: 1 << 20)
         do {
             return .success(try JSONValue(parsing: Data(buffer.readableBytesView)))
@@ -362,7 +383,7 @@ public final class GatewaySimulator: Sendable {
     private func json<T: JSONRepresentable>(_ value: T) throws -> Response { try respond(value.json) }
 
     /// An error answer in the configured style (`--error-style`).
-    private func status(_ httpStatus: HTTPResponse.Status, code: Int, _ message: String,
+    func status(_ httpStatus: HTTPResponse.Status, code: Int, _ message: String,
                         violations: [FieldViolation] = [], details: [RPCDetail] = []) -> Response {
         let all = (violations.isEmpty ? [] : [RPCDetail.badRequest(violations)]) + details
         let error = APIError(code: APIError.grpcNames[code] ?? .unknown, message: message, details: all)

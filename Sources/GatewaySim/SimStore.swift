@@ -57,6 +57,53 @@ public struct SimConfiguration: Sendable {
     /// as the API replaces the whole spec.
     public var acceptsNewerFields = false
 
+    // Deployments and capacity claims (docs/api-compatibility.md, "Deployments and claims").
+    /// Instance types `/deployments/parameters` offers.
+    public var instanceTypes = ["H100_80GB_SXM5", "H200_141GB_SXM5", "GB200_NVL72", "L40S_48GB"]
+    /// Engines with their runtime versions and engine env allow lists.
+    public var engines: [String: (versions: [String], envNames: [String])] = [
+        "vllm": (["0.8.5", "0.9.2"], ["VLLM_USE_FLASHINFER_MOE_FP4", "VLLM_ATTENTION_BACKEND", "HF_HUB_OFFLINE"]),
+        "sglang": (["0.4.6"], ["SGLANG_DISABLE_CUDA_GRAPH", "HF_HUB_OFFLINE"]),
+    ]
+    /// Instance types claims may name, in every zone offered.
+    public var claimInstanceTypes = ["gb200-4x", "h100-8x", "h200-8x"]
+    /// How the parameters answers are shaped (undocumented): a form gwlua reads, or one it cannot.
+    public var parametersShape: ParametersShape = .readable
+    /// The key a list of claims comes under (inferred: capacityClaims).
+    public var claimsListKey: ClaimsListKey = .capacityClaims
+    /// Whether a gateway that deployments route to may be deleted.
+    public var gatewayDelete: GatewayDelete = .refuse
+    /// What an update that changes a claim's replace-only fields (all but instanceCount) does.
+    public var claimReplaceFields: ClaimReplaceFields = .refuse
+    /// Whether two deployments (or claims) may share a name.
+    public var resourceNames: ResourceNames = .unique
+    /// Seconds a READY deployment's ResourcesApplied condition stays False (newer providers wait for it).
+    public var appliedAfter: Double = 0
+    /// Whether deployments carry the ResourcesApplied condition at all (older servers: only Ready).
+    public var resourcesAppliedCondition = true
+
+    public enum ParametersShape: String, Sendable, CaseIterable {
+        case readable
+        /// Objects keyed by names gwlua does not expect: it must turn those checks off with one warning.
+        case opaque
+    }
+    public enum ClaimsListKey: String, Sendable, CaseIterable { case capacityClaims, items }
+    public enum GatewayDelete: String, Sendable, CaseIterable {
+        /// 400 FAILED_PRECONDITION naming the deployments.
+        case refuse
+        case allow
+    }
+    public enum ClaimReplaceFields: String, Sendable, CaseIterable {
+        /// 400 INVALID_ARGUMENT with a field violation per changed field.
+        case refuse
+        case change
+    }
+    public enum ResourceNames: String, Sendable, CaseIterable {
+        /// A second create of a name is 409 ALREADY_EXISTS.
+        case unique
+        case duplicates
+    }
+
     /// The fields a newer API has that gwlua does not know, by path, played by `acceptsNewerFields`.
     public static let newerFields = ["trafficPolicy", "endpointConfiguration.originShield"]
     /// The field a newer server adds to its answers (`serverDefaults`).
@@ -105,8 +152,17 @@ public struct SimConfiguration: Sendable {
     }
 }
 
+/// What a stored gateway, deployment or claim's status derives from.
+protocol SimLifecycle {
+    var updatedAt: Date { get }
+    var readyAt: Date { get }
+    var phase: GatewayStatusCode { get }
+    var fate: StoredGateway.Fate? { get }
+    var errorSeen: Bool? { get }
+}
+
 /// A gateway as the emulator keeps it: the spec plus the times its status derives from.
-struct StoredGateway: Codable, Sendable {
+struct StoredGateway: Codable, Sendable, SimLifecycle {
     var spec: GatewaySpec
     var createdAt: Date
     var updatedAt: Date
@@ -134,25 +190,55 @@ struct StoredGateway: Codable, Sendable {
 actor SimStore {
     private var gateways: [String: StoredGateway] = [:]
     private var order: [String] = []
-    private let configuration: SimConfiguration
+    let configuration: SimConfiguration
+    /// Deployments and claims by id, in creation order (SimStore+Resources.swift).
+    var resources: [String: StoredResource] = [:]
+    var resourceOrder: [String] = []
+
+    /// The state file: the gateways as a list (the old form, kept while there is
+    /// nothing else), or `{"gateways": […], "resources": […]}`.
+    struct SavedState: Codable {
+        var gateways: [StoredGateway]
+        var resources: [StoredResource]
+    }
 
     init(configuration: SimConfiguration) throws {
         self.configuration = configuration
         if let path = configuration.statePath, let data = FileManager.default.contents(atPath: path), !data.isEmpty {
-            let saved = try JSONDecoder.sim.decode([StoredGateway].self, from: data)
-            for g in saved {
+            let saved: SavedState
+            if data.first(where: { ![9, 10, 13, 32].contains($0) }) == UInt8(ascii: "[") {
+                saved = SavedState(gateways: try JSONDecoder.sim.decode([StoredGateway].self, from: data), resources: [])
+            } else {
+                saved = try JSONDecoder.sim.decode(SavedState.self, from: data)
+            }
+            for g in saved.gateways {
                 guard let id = g.spec.id else { continue }
                 gateways[id] = g
                 order.append(id)
             }
+            for r in saved.resources {
+                resources[r.id] = r
+                resourceOrder.append(r.id)
+            }
         }
     }
+
+    /// The gateway with `id` exists (in any phase).
+    func hasGateway(_ id: String) -> Bool { gateways[id.lowercased()] != nil }
+    /// Ids of gateways that exist and are not being deleted.
+    func liveGatewayIDs() -> [String] { order.filter { gateways[$0].map { $0.phase != .deleting } ?? false } }
 
     enum Failure: Error {
         case notFound(String)
         case alreadyExists(String)
         case deleting(String)
         case quota(Int)
+        case resourceNotFound(ResourceKind, String)
+        case nameTaken(ResourceKind, String)
+        /// A 400 with field violations (a reference to an unknown gateway, a replace-only change).
+        case invalid(String, [FieldViolation])
+        /// A gateway that deployments route to (`--gateway-delete refuse`).
+        case inUse(gateway: String, deployments: [String])
     }
 
     func create(_ spec: GatewaySpec, fate: StoredGateway.Fate, now: Date) throws -> Gateway {
@@ -235,6 +321,10 @@ actor SimStore {
     func delete(_ id: String, now: Date) throws -> Gateway {
         purge(now: now)
         guard var g = gateways[id.lowercased()] else { throw Failure.notFound(id) }
+        if g.phase != .deleting, configuration.gatewayDelete == .refuse {
+            let users = deployments(routingTo: id)
+            if !users.isEmpty { throw Failure.inUse(gateway: id, deployments: users) }
+        }
         if g.phase != .deleting {
             g.phase = .deleting
             g.updatedAt = now
@@ -247,8 +337,8 @@ actor SimStore {
         return render(g, now: now)
     }
 
-    /// Forgets gateways whose deletion has finished.
-    private func purge(now: Date) {
+    /// Forgets gateways (and deployments and claims) whose deletion has finished.
+    func purge(now: Date) {
         guard let next = nextGone, now >= next else { return }
         var gone: Set<String> = []
         var soonest: Date?
@@ -256,12 +346,23 @@ actor SimStore {
             guard let at = g.goneAt else { continue }
             if now >= at { gone.insert(id) } else { soonest = min(soonest ?? at, at) }
         }
+        for (id, r) in resources {
+            guard let at = r.goneAt else { continue }
+            if now >= at { gone.insert(id) } else { soonest = min(soonest ?? at, at) }
+        }
         nextGone = soonest
         guard !gone.isEmpty else { return }
-        for id in gone { gateways[id] = nil }
+        for id in gone {
+            gateways[id] = nil
+            resources[id] = nil
+        }
         order.removeAll { gone.contains($0) }
+        resourceOrder.removeAll { gone.contains($0) }
         try? persist()
     }
+
+    /// Notes that something is gone at `at` (a DELETING deployment or claim).
+    func noteGone(at: Date) { nextGone = min(nextGone ?? at, at) }
 
     /// The earliest time a DELETING gateway is gone (nil: none is), so purging
     /// costs nothing until then. Starts in the past: a loaded state file is scanned once.
@@ -273,13 +374,13 @@ actor SimStore {
     /// Every gateway as get would answer it (tests).
     func all(now: Date) -> [Gateway] { list(updatedAfter: nil, now: now) }
 
-    private func effectiveUpdatedAt(_ g: StoredGateway, now: Date) -> Date {
+    func effectiveUpdatedAt(_ g: some SimLifecycle, now: Date) -> Date {
         g.phase != .deleting && now >= g.readyAt ? max(g.updatedAt, g.readyAt) : g.updatedAt
     }
 
     /// The status at `now`: CREATING/UPDATING until `readyAt`, then as the fate says;
     /// a recoverable error lasts max(readyAfter, 1 s).
-    private func status(of g: StoredGateway, now: Date) -> GatewayStatusCode {
+    func status(of g: some SimLifecycle, now: Date) -> GatewayStatusCode {
         if g.phase == .deleting || now < g.readyAt { return g.phase }
         switch g.fate ?? .ready {
         case .ready: return .ready
@@ -323,7 +424,7 @@ actor SimStore {
     /// Marks the state changed; the file is rewritten at most every
     /// `flushDelay` (rewriting it on every change made a batch of n creates
     /// cost O(n^2) in bytes written). A failed write fails the next change.
-    private func persist() throws {
+    func persist() throws {
         guard configuration.statePath != nil else { return }
         if let failure = writeFailure {
             writeFailure = nil
@@ -351,7 +452,9 @@ actor SimStore {
         guard dirty, let path = configuration.statePath else { return }
         dirty = false
         do {
-            let data = try JSONEncoder.sim.encode(order.compactMap { gateways[$0] })
+            let saved = order.compactMap { gateways[$0] }
+            let data = resourceOrder.isEmpty ? try JSONEncoder.sim.encode(saved)
+                : try JSONEncoder.sim.encode(SavedState(gateways: saved, resources: resourceOrder.compactMap { resources[$0] }))
             let url = URL(fileURLWithPath: path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url, options: .atomic)

@@ -17,6 +17,11 @@ extension SimConfiguration.DNSUpdate: ExpressibleByArgument {}
 extension SimConfiguration.ClientIDs: ExpressibleByArgument {}
 extension ErrorStyle: ExpressibleByArgument {}
 extension SimConfiguration.Order: ExpressibleByArgument {}
+extension SimConfiguration.ParametersShape: ExpressibleByArgument {}
+extension SimConfiguration.ClaimsListKey: ExpressibleByArgument {}
+extension SimConfiguration.GatewayDelete: ExpressibleByArgument {}
+extension SimConfiguration.ClaimReplaceFields: ExpressibleByArgument {}
+extension SimConfiguration.ResourceNames: ExpressibleByArgument {}
 
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -79,6 +84,25 @@ struct Sim: ParsableCommand {
     @Flag(name: .customLong("newer-fields"),
           help: "Accept and keep fields of a newer API that gwlua does not know (trafficPolicy, endpointConfiguration.originShield); an update that leaves one out resets it (whole-spec semantics).")
     var newerFields = false
+    @Option(name: .customLong("gateway-delete"),
+            help: "Deleting a gateway that deployments route to: refuse (400 FAILED_PRECONDITION naming them) or allow.")
+    var gatewayDelete: SimConfiguration.GatewayDelete = .refuse
+    @Option(name: .customLong("claim-replace-fields"),
+            help: "An update changing a claim's fields other than instanceCount: refuse (400 naming each) or change them in place.")
+    var claimReplaceFields: SimConfiguration.ClaimReplaceFields = .refuse
+    @Option(name: .customLong("resource-names"),
+            help: "unique: a second deployment or claim of a name is 409 ALREADY_EXISTS; duplicates: names may repeat.")
+    var resourceNames: SimConfiguration.ResourceNames = .unique
+    @Option(name: .customLong("parameters-shape"),
+            help: "The deployments' and claims' parameters answers: readable (lists gwlua reads) or opaque (a shape it cannot read).")
+    var parametersShape: SimConfiguration.ParametersShape = .readable
+    @Option(name: .customLong("claims-list-key"), help: "The key a list of claims comes under: capacityClaims or items.")
+    var claimsListKey: SimConfiguration.ClaimsListKey = .capacityClaims
+    @Option(name: .customLong("applied-after"),
+            help: "Seconds a READY deployment's ResourcesApplied condition stays False.")
+    var appliedAfter = 0.0
+    @Flag(name: .customLong("no-resources-applied"), help: "Deployments carry only the Ready condition, as older servers.")
+    var noResourcesApplied = false
 
     func validate() throws {
         for (name, rate) in [("--fail-rate", failRate), ("--throttle-rate", throttleRate), ("--drop-rate", dropRate),
@@ -91,6 +115,7 @@ struct Sim: ParsableCommand {
         if deleteAfter < 0 { throw ValidationError("--delete-after must not be negative") }
         if retryAfter < 0 { throw ValidationError("--retry-after must not be negative") }
         if let updating, updating < 0 { throw ValidationError("--updating must not be negative") }
+        if appliedAfter < 0 { throw ValidationError("--applied-after must not be negative") }
         if refuseOutputFields && !serverDefaults { throw ValidationError("--refuse-output-fields goes with --server-defaults") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         for path in [tlsCert, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
@@ -119,6 +144,13 @@ struct Sim: ParsableCommand {
         configuration.enumNumbers = enumNumbers
         configuration.updatingSeconds = updating
         configuration.acceptsNewerFields = newerFields
+        configuration.gatewayDelete = gatewayDelete
+        configuration.claimReplaceFields = claimReplaceFields
+        configuration.resourceNames = resourceNames
+        configuration.parametersShape = parametersShape
+        configuration.claimsListKey = claimsListKey
+        configuration.appliedAfter = appliedAfter
+        configuration.resourcesAppliedCondition = !noResourcesApplied
         if let zones {
             configuration.zones = zones.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         }

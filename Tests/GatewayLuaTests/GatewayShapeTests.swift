@@ -25,6 +25,9 @@ import Testing
             return .array([.string("US-EAST-04A")])
         case .marker: return .object([:])
         case .record(let r): return .object(Dictionary(uniqueKeysWithValues: r.requestFields.map { ($0.name, sample($0)) }))
+        case .integer: return .integer(field.allowedIntegers?.last ?? field.minimum ?? 1)
+        case .stringMap: return ["HF_HUB_OFFLINE": "1"]
+        case .enumerations(let e): return .array(e.sendable.map(JSONValue.string))
         }
     }
 
