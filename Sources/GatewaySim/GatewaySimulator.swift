@@ -227,6 +227,9 @@ public final class GatewaySimulator: Sendable {
     /// Every gateway as list answers it, DELETING ones included.
     public func gateways() async -> [Gateway] { await store.all(now: Date()) }
 
+    /// Every deployment or claim as get would answer it (tests).
+    public func resources(_ kind: ResourceKind) async -> [Resource] { await store.listResources(kind, now: Date()) }
+
     // MARK: Request handling
 
     func handle(_ request: Request, _ context: SimRequestContext, _ call: String,

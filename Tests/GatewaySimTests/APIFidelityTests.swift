@@ -17,8 +17,9 @@ extension SimConfiguration {
 }
 
 /// Sends one raw request to the emulator, bypassing gwlua's client (what another client might send).
-func rawRequest(_ server: SimServer, _ method: String, _ path: String, body: String? = nil) async throws -> (Int, JSONValue) {
-    var request = HTTPClientRequest(url: server.endpoint + "/v1alpha1/inference/gateways" + path)
+func rawRequest(_ server: SimServer, _ method: String, _ path: String, body: String? = nil,
+                kind: ResourceKind = .gateway) async throws -> (Int, JSONValue) {
+    var request = HTTPClientRequest(url: server.endpoint + kind.path + path)
     request.method = .init(rawValue: method)
     request.headers.add(name: "Authorization", value: "Bearer t")
     if let body { request.body = .bytes(ByteBuffer(string: body)) }
