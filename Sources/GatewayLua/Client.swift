@@ -55,7 +55,10 @@ enum ClientAPI {
         .number("timeout", in: 0...86_400), .number("interval", in: 0.01...3600), .function("on_status", "called with each new status"),
     ])
 
-    static let luaClass = LuaClass<LuaGatewayClient>("gateway.client")
+    /// Every method: the gateway calls below, then the deployments' and claims' (ResourcesAPI).
+    static let luaClass = ResourcesAPI.addMethods(to: gatewayClass)
+
+    static let gatewayClass = LuaClass<LuaGatewayClient>("gateway.client")
         .method("parameters") { c, call in
             let p = try run(call) { try await c.client.parameters() }
             call.push(.json(p.json))

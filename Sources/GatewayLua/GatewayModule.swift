@@ -10,8 +10,9 @@ public enum GatewayModule {
         // The declared fields: Tab completes them, `.help gateway.spec` lists them.
         Completion.add(words: GatewayShape.paths().map { $0.field.name })
         LuaHelp.add([SpecsAPI.fieldsHelp])
+        let kinds = ResourcesAPI.register()
         try state.registerModule("gateway") { call in
-            call.push(.table(functions.map { ($0.name, .function($0)) } + [("version", .string(GatewayKit.version))]))
+            call.push(.table(functions.map { ($0.name, .function($0)) } + kinds + [("version", .string(GatewayKit.version))]))
         }
     }
 

@@ -234,16 +234,17 @@ enum SpecsAPI {
 
     // MARK: Readable text
 
-    /// Lua-like text of a spec with every `apiKey` shown as `<redacted>`.
-    static func describe(_ value: JSONValue) -> String {
-        var out = "gateway.spec"
-        render(value, into: &out, key: nil)
+    /// Lua-like text of a spec with every `apiKey` shown as `<redacted>`; `name`
+    /// leads it, and top-level keys come in `order`.
+    static func describe(_ value: JSONValue, name: String = "gateway.spec", order: [String] = gatewayOrder) -> String {
+        var out = name
+        render(value, into: &out, key: nil, order: order)
         return out
     }
 
-    private static let order = GatewayShape.spec.fields.map(\.name)
+    static let gatewayOrder = GatewayShape.spec.fields.map(\.name)
 
-    private static func render(_ value: JSONValue, into out: inout String, key: String?) {
+    private static func render(_ value: JSONValue, into out: inout String, key: String?, order: [String]) {
         if key == "apiKey", value != .null {
             out += "\"<redacted>\""
             return
@@ -259,7 +260,7 @@ enum SpecsAPI {
             out += "{"
             for (i, v) in a.enumerated() {
                 if i > 0 { out += ", " }
-                render(v, into: &out, key: nil)
+                render(v, into: &out, key: nil, order: order)
             }
             out += "}"
         case .object(let o):
@@ -267,8 +268,9 @@ enum SpecsAPI {
             let keys = o.keys.sorted { (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1) }
             for (i, k) in keys.enumerated() {
                 if i > 0 { out += ", " }
-                out += "\(k) = "
-                render(o[k] ?? .null, into: &out, key: k)
+                let identifier = k.first.map { $0 == "_" || $0.isLetter } == true && k.allSatisfy { $0.isASCII && ($0 == "_" || $0.isLetter || $0.isNumber) }
+                out += identifier ? "\(k) = " : "[\(quote(k))] = "
+                render(o[k] ?? .null, into: &out, key: k, order: order)
             }
             out += "}"
         }
@@ -303,8 +305,8 @@ enum SpecsAPI {
     ]
 
     /// `.help gateway.spec`: every declared field, its type and what it is.
-    static let fieldsHelp: LuaHelpEntry = {
-        func type(_ field: ShapeField) -> String {
+    /// A field's type as help shows it.
+    static func typeText(_ field: ShapeField) -> String {
             switch field.kind {
             case .string: return "string"
             case .boolean: return "boolean"
@@ -316,9 +318,11 @@ enum SpecsAPI {
             case .stringMap: return "{[string] = string}"
             case .enumerations(let e): return "{" + e.sendable.joined(separator: "|") + ", …}"
             }
-        }
+    }
+
+    static let fieldsHelp: LuaHelpEntry = {
         let lines = GatewayShape.paths().filter { $0.field.access != .answerOnly }.map { path, field in
-            "    \(path)\(field.required ? "" : "?"): \(type(field)). \(field.doc)"
+            "    \(path)\(field.required ? "" : "?"): \(typeText(field)). \(field.doc)"
         }
         return LuaHelpEntry("gateway.spec", "a spec table's fields (the API's names; ? marks optional ones)",
                             "Exactly one auth and one routing.\n" + lines.joined(separator: "\n"),
@@ -349,13 +353,15 @@ let errorMetatable = LuaMetatable("gateway.error", tostring: { call in
 /// every error, one per line, after the script position.
 struct SpecValidationError: LuaErrorValue, CustomStringConvertible {
     let issues: [ValidationIssue]
+    /// What the spec is of: "gateway", "deployment", "capacity claim".
+    var noun = "gateway"
 
     var errors: [ValidationIssue] { issues.filter { $0.severity == .error } }
 
     var description: String {
         let errors = self.errors
         let lines = errors.map { "  \($0.path.isEmpty ? "(spec)" : $0.path): \($0.message)" }
-        return "invalid gateway spec (\(errors.count) error\(errors.count == 1 ? "" : "s")):\n" + lines.joined(separator: "\n")
+        return "invalid \(noun) spec (\(errors.count) error\(errors.count == 1 ? "" : "s")):\n" + lines.joined(separator: "\n")
     }
 
     func pushErrorValue(in call: LuaCall) {

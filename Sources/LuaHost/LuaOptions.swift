@@ -26,6 +26,8 @@ public struct LuaOptions: Sendable {
         case stringRecord([String])
         /// A string, or false (to turn off what the option would set).
         case stringOrFalse
+        /// Any table, read as JSON (a parameters answer handed back).
+        case table
     }
 
     public struct Option: Sendable {
@@ -103,6 +105,9 @@ public struct LuaOptions: Sendable {
             case .function:
                 guard type == LUA_TFUNCTION else { throw bad("function") }
                 values[option.name] = .bool(true)  // called through `LuaOptionValues.call`
+            case .table:
+                guard type == LUA_TTABLE else { throw bad("table") }
+                values[option.name] = call.readJSON(-1)
             case .stringRecord(let keys):
                 let expected = "a table of strings (\(keys.joined(separator: ", ")))"
                 guard type == LUA_TTABLE else { throw bad(expected) }
@@ -164,6 +169,8 @@ public struct LuaOptionValues {
         return fields.compactMapValues { if case .string(let s) = $0 { return s } else { return nil } }
     }
     public func has(_ name: String) -> Bool { values[name] != nil }
+    /// A `.table` option as JSON.
+    public func json(_ name: String) -> JSONValue? { values[name] }
 
     /// Calls the function option `name` with what `arguments` pushes. Stack effect: 0.
     public func call(_ name: String, in call: LuaCall, arguments: () throws -> Int32) throws {
@@ -194,4 +201,5 @@ extension LuaOptions.Option {
     public static func flagOrStrings(_ name: String, _ help: String = "") -> LuaOptions.Option {
         LuaOptions.Option(name: name, kind: LuaOptions.Kind.flagOrStrings, help: help)
     }
+    public static func table(_ name: String, _ help: String = "") -> LuaOptions.Option { LuaOptions.Option(name: name, kind: LuaOptions.Kind.table, help: help) }
 }
