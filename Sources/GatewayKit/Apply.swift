@@ -48,6 +48,11 @@ public struct ApplyOutcome: Sendable {
     public var replacedID: String?
     /// What the plan said of the item beyond its action (`PlanItem.note`).
     public var planNote: String?
+    /// What the item is of; a deployment's or claim's answer is `resource` (`gateway` is a gateway's).
+    public var kind: ResourceKind = .gateway
+    public var resource: Resource?
+    /// The status its answer shows, whatever its kind.
+    public var status: GatewayStatusCode? { gateway?.status.status ?? resource?.statusCode }
 
     /// A plain sentence about what the server kept, else the plan's note, or nil.
     public var note: String? {
@@ -67,6 +72,8 @@ public enum ApplyEvent: Sendable {
     /// and overlapping ones); `kept` stays, the gateways in `deleted` were deleted.
     /// The outcome is the item's, updated.
     case converged(ApplyOutcome, kept: Gateway, deleted: [String])
+    /// The same for a deployment or claim: the outcome names the one kept.
+    case convergedResource(ApplyOutcome, deleted: [String])
 }
 
 /// Lets another thread (a signal, fail_fast) stop an apply from launching more work.
@@ -81,11 +88,11 @@ public final class ApplyControl: Sendable {
 /// (with the id it will use) before its request and each outcome after.
 public enum Applier {
     public static func run(_ plan: Plan, client: GatewayClient, journal: Journal?, options: ApplyOptions,
-                           control: ApplyControl = ApplyControl(),
+                           control: ApplyControl = ApplyControl(), announce: Bool = true,
                            onEvent: @escaping @Sendable (ApplyEvent) -> Void) async -> [ApplyOutcome] {
         let started = Date()
         let earlierIDs = journal?.createIDs() ?? [:]
-        if let journal {
+        if let journal, announce {
             try? await journal.append(JournalRecord(event: "run", pid: getpid(), items: plan.items.count))
         }
         var outcomes: [ApplyOutcome?] = Array(repeating: nil, count: plan.items.count)
@@ -98,10 +105,13 @@ public enum Applier {
                 onEvent(.outcome(outcome))
             }
             for (index, item) in plan.items.enumerated() {
-                let needsWork = item.action != .unchanged || (options.wait && item.existing?.status.status != .ready)
+                let done = item.kind == .gateway ? item.existing?.status.status == .ready : item.existingResource?.isDone == true
+                let needsWork = item.action != .unchanged || (options.wait && !done && item.blockedBy.isEmpty)
                 if !needsWork {
-                    record(ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: true,
-                                        skipped: false, gateway: item.existing, error: nil, seconds: 0, planNote: item.note))
+                    var outcome = ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: true,
+                                               skipped: false, gateway: item.existing, error: nil, seconds: 0, planNote: item.note)
+                    (outcome.kind, outcome.resource) = (item.kind, item.existingResource)
+                    record(outcome)
                     continue
                 }
                 while running >= options.concurrency, let done = await group.next() {
@@ -109,13 +119,15 @@ public enum Applier {
                     record(done)
                 }
                 if control.isStopped || Task.isCancelled {
-                    record(ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: false, skipped: true,
-                                        gateway: nil, error: APIError(code: .cancelled, message: "not started: the run was stopped before it"),
-                                        seconds: 0))
+                    var outcome = ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: false, skipped: true,
+                                               gateway: nil, error: APIError(code: .cancelled, message: "not started: the run was stopped before it"),
+                                               seconds: 0)
+                    outcome.kind = item.kind
+                    record(outcome)
                     continue
                 }
                 var item = item
-                if item.action == .create || item.action == .replace, item.desired?.id == nil {
+                if item.kind == .gateway, item.action == .create || item.action == .replace, item.desired?.id == nil {
                     // The id goes into the journal before the request: a resumed run re-sends the same one.
                     item.desired?.id = earlierIDs[item.name] ?? GatewaySpec.newID()
                 }
@@ -145,7 +157,10 @@ public enum Applier {
     /// deletes. Outcomes whose gateway went are pointed at the one that stays.
     static func converge(_ outcomes: inout [ApplyOutcome], plan: Plan, client: GatewayClient, journal: Journal?,
                          since started: Date, onEvent: @Sendable (ApplyEvent) -> Void) async {
-        let created = outcomes.indices.filter { outcomes[$0].action == .create && outcomes[$0].ok }
+        for kind in [ResourceKind.deployment, .capacityClaim] where outcomes.contains(where: { $0.kind == kind }) {
+            await convergeResources(kind, &outcomes, plan: plan, client: client, journal: journal, since: started, onEvent: onEvent)
+        }
+        let created = outcomes.indices.filter { outcomes[$0].kind == .gateway && outcomes[$0].action == .create && outcomes[$0].ok }
         guard !created.isEmpty else { return }
         let all: [Gateway]
         do { all = try await client.list() } catch {
@@ -198,19 +213,27 @@ public enum Applier {
         let start = clock.now
         var outcome = ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: false,
                                    skipped: false, gateway: nil, error: nil, seconds: 0, planNote: item.note)
+        outcome.kind = item.kind
+        let kindLabel = item.kind == .gateway ? nil : item.kind.rawValue
         do {
             if let journal, item.action != .unchanged {
                 do {
                     // A replace journals the new gateway's id (a resumed run re-sends it) and names the old one.
-                    try await journal.append(item.action == .replace
+                    var record = item.action == .replace && item.kind == .gateway
                         ? JournalRecord(event: "intent", action: item.action.rawValue, name: item.name, id: item.desired?.id,
                                         message: "replaces \(item.id ?? "?")")
-                        : JournalRecord(event: "intent", action: item.action.rawValue, name: item.name, id: item.id))
+                        : JournalRecord(event: "intent", action: item.action.rawValue, name: item.name, id: item.id)
+                    record.kind = kindLabel
+                    try await journal.append(record)
                 } catch {
                     throw APIError(code: .journal, message: "\(error); nothing was sent for \(item.name)")
                 }
             }
-            outcome.gateway = try await act(item, client: client, options: options, onStatus: onStatus)
+            if item.kind == .gateway {
+                outcome.gateway = try await act(item, client: client, options: options, onStatus: onStatus)
+            } else {
+                outcome.resource = try await actResource(item, client: client, options: options)
+            }
             outcome.ok = true
             if item.action == .update, let desired = item.desired, let answer = outcome.gateway?.spec {
                 // What the server answered supersedes what the plan expected it to keep.
@@ -223,13 +246,15 @@ public enum Applier {
         } catch {
             outcome.error = APIError(code: .internal, message: String(describing: error))
         }
-        outcome.id = outcome.gateway?.spec.id ?? (item.action == .replace ? item.desired?.id : item.id)
+        outcome.id = outcome.gateway?.spec.id ?? outcome.resource?.spec.id ?? (item.action == .replace ? item.desired?.id : item.id)
+        if item.kind != .gateway, item.action == .replace, outcome.ok { outcome.replacedID = item.id }
         let elapsed = clock.now - start
         outcome.seconds = elapsed.inSeconds
         if let journal, item.action != .unchanged, outcome.error?.code != .journal {
-            let record = JournalRecord(event: "outcome", action: item.action.rawValue, name: item.name, id: outcome.id,
-                                       ok: outcome.ok, status: outcome.gateway?.status.status.rawValue,
+            var record = JournalRecord(event: "outcome", action: item.action.rawValue, name: item.name, id: outcome.id,
+                                       ok: outcome.ok, status: outcome.status?.rawValue,
                                        code: outcome.error?.code.rawValue, message: outcome.error?.message ?? outcome.note)
+            record.kind = kindLabel
             if (try? await journal.append(record)) == nil, outcome.ok {
                 outcome.ok = false
                 outcome.error = APIError(code: .journal, message: "\(item.action.rawValue) of \(item.name) succeeded but its outcome could not be journalled")

@@ -84,9 +84,10 @@ public enum ApplyEvents {
             "event": .string("item"), "name": .string(outcome.name), "action": .string(outcome.action.rawValue),
             "ok": .bool(outcome.ok), "duration": milliseconds(outcome.seconds),
         ]
+        if outcome.kind != .gateway { event["kind"] = .string(outcome.kind.rawValue) }
         if outcome.skipped { event["skipped"] = .bool(true) }
         if let id = outcome.id { event["id"] = .string(id) }
-        if let status = outcome.gateway?.status.status.rawValue { event["status"] = .string(status) }
+        if let status = outcome.status?.rawValue { event["status"] = .string(status) }
         if let replaced = outcome.replacedID { event["replaced_id"] = .string(replaced) }
         if let note = outcome.note {
             event["note"] = .string(note)
@@ -111,9 +112,17 @@ public enum ApplyEvents {
                  "deleted": .array(deleted.map(JSONValue.string)), "note": outcome.note.map(JSONValue.string) ?? .null])
     }
 
+    /// A deployment's or claim's convergence: `kind` added, `id` the one kept.
+    public static func converged(_ outcome: ApplyOutcome, deleted: [String]) -> JSONValue {
+        .object(["event": .string("converged"), "kind": .string(outcome.kind.rawValue), "name": .string(outcome.name),
+                 "id": outcome.id.map(JSONValue.string) ?? .null, "deleted": .array(deleted.map(JSONValue.string)),
+                 "note": outcome.note.map(JSONValue.string) ?? .null])
+    }
+
     /// One planned item of a dry run.
     public static func planned(_ item: PlanItem) -> JSONValue {
         var event: [String: JSONValue] = ["event": .string("plan"), "name": .string(item.name), "action": .string(item.action.rawValue)]
+        if item.kind != .gateway { event["kind"] = .string(item.kind.rawValue) }
         if let id = item.id { event["id"] = .string(id) }
         if !item.changes.isEmpty { event["changes"] = .array(item.changes.map(change)) }
         if let note = item.note { event["note"] = .string(note) }

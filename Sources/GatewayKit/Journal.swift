@@ -22,6 +22,8 @@ public struct JournalRecord: Codable, Sendable, Hashable {
     public var message: String?
     public var pid: Int32?
     public var items: Int?
+    /// "deployment" or "capacityClaim" for those kinds; absent for gateways (as journals always were).
+    public var kind: String?
 
     public init(event: String, action: String? = nil, name: String? = nil, id: String? = nil, ok: Bool? = nil,
                 status: String? = nil, code: String? = nil, message: String? = nil, pid: Int32? = nil, items: Int? = nil) {
@@ -132,7 +134,7 @@ public final class Journal: @unchecked Sendable {
     /// sends the same id and a create that did land is found, not repeated.
     public func createIDs() -> [String: String] {
         var ids: [String: String] = [:]
-        for r in previous where r.event == "intent" && (r.action == "create" || r.action == "replace") {
+        for r in previous where r.event == "intent" && r.kind == nil && (r.action == "create" || r.action == "replace") {
             if let name = r.name, let id = r.id { ids[name] = id }
         }
         return ids

@@ -36,6 +36,13 @@ public struct PlanItem: Sendable {
     /// A delete of a younger exact duplicate (same name and spec, say from two
     /// overlapping runs): the id of the gateway that stays.
     public var duplicateOf: String?
+    /// What the item is of; a deployment's or claim's spec and resource are in
+    /// `desiredResource` and `existingResource` (`desired` and `existing` are the gateway's).
+    public var kind: ResourceKind = .gateway
+    public var desiredResource: ResourceSpec?
+    public var existingResource: Resource?
+    /// A prune the plan holds back: the deployments that still route to this gateway.
+    public var blockedBy: [String] = []
 
     public init(action: Action, name: String, position: Int?, desired: GatewaySpec?, existing: Gateway?,
                 changes: [FieldChange], replaceOnly: [FieldChange] = [], sameName: [Gateway] = [], duplicateOf: String? = nil) {
@@ -50,14 +57,33 @@ public struct PlanItem: Sendable {
         self.sameName = sameName
     }
 
-    /// The gateway's id: the existing one's, else the one the spec asks for.
-    public var id: String? { existing?.spec.id ?? desired?.id }
+    /// A deployment's or claim's item.
+    public init(kind: ResourceKind, action: Action, name: String, position: Int?, desired: ResourceSpec?, existing: Resource?,
+                changes: [FieldChange], duplicateOf: String? = nil) {
+        self.init(action: action, name: name, position: position, desired: nil, existing: nil, changes: changes, duplicateOf: duplicateOf)
+        self.kind = kind
+        desiredResource = desired
+        existingResource = existing
+    }
+
+    /// The resource's id: the existing one's, else (a gateway) the one the spec asks for.
+    public var id: String? { existing?.spec.id ?? desired?.id ?? existingResource?.spec.id }
 
     /// What the plan says about the item beyond its action (the `!` lines), or nil.
     public var note: String? {
-        let notes = [replaceOnlyNote, sameNameNote, unknownFieldsNote].compactMap { $0 }
+        let notes = [blockedNote, replaceOnlyNote, sameNameNote, unknownFieldsNote].compactMap { $0 }
         return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
+
+    /// Why a prune is held back.
+    public var blockedNote: String? {
+        guard !blockedBy.isEmpty else { return nil }
+        return "not pruned: deployment\(blockedBy.count == 1 ? "" : "s") \(blockedBy.joined(separator: ", ")) still route\(blockedBy.count == 1 ? "s" : "") to it "
+            + "(delete or move \(blockedBy.count == 1 ? "it" : "them") first)"
+    }
+
+    /// The kind as plans label it: "" for gateways (as always), else "deployment ", "capacity claim ".
+    var label: String { kind == .gateway ? "" : kind.noun + " " }
 
     /// The differences only a replace can make, when the plan does not replace.
     public var replaceOnlyNote: String? {
@@ -68,8 +94,9 @@ public struct PlanItem: Sendable {
 
     /// The fields gwlua does not know that an update or replace sends back as the gateway holds them.
     public var unknownFieldsNote: String? {
-        guard action == .update || action == .replace, let paths = existing?.spec.unknownFieldPaths, !paths.isEmpty else { return nil }
-        return "the \(action == .update ? "update" : "new gateway") keeps \(paths.count == 1 ? "a field" : "fields") gwlua does not know, "
+        guard action == .update || action == .replace,
+              let paths = existing?.spec.unknownFieldPaths ?? existingResource?.spec.unknownFieldPaths, !paths.isEmpty else { return nil }
+        return "the \(action == .update ? "update" : "new \(kind.noun)") keeps \(paths.count == 1 ? "a field" : "fields") gwlua does not know, "
             + "as the API holds \(paths.count == 1 ? "it" : "them"): \(paths.joined(separator: ", "))"
     }
 
@@ -105,39 +132,56 @@ public struct Plan: Sendable {
         func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
         var out = ""
         for item in items {
+            let label = item.label
             switch item.action {
             case .create:
-                out += paint("+ \(item.name)", "32") + "\n"
+                out += paint("+ \(label)\(item.name)", "32") + "\n"
                 if let spec = item.desired {
+                    for (key, value) in Plan.displayFields(spec) { out += "    \(key): \(value.compactText)\n" }
+                } else if let spec = item.desiredResource {
                     for (key, value) in Plan.displayFields(spec) { out += "    \(key): \(value.compactText)\n" }
                 }
             case .update, .replace:
-                out += item.action == .update ? paint("~ \(item.name)", "33") : paint("-/+ \(item.name)", "35")
+                out += item.action == .update ? paint("~ \(label)\(item.name)", "33") : paint("-/+ \(label)\(item.name)", "35")
                 out += " (id \(item.id ?? "?"))\n"
                 for change in item.changes {
                     out += "    \(change.path): \(change.old?.compactText ?? "(none)") -> \(change.new?.compactText ?? "(none)")\n"
                 }
                 if item.action == .replace {
-                    out += "    (a new gateway is created and made READY, then this one is deleted)\n"
+                    out += item.kind == .gateway ? "    (a new gateway is created and made READY, then this one is deleted)\n"
+                        : "    (the provider replaces a \(item.kind.noun) for this change: this one is deleted, then a new one created)\n"
                 }
             case .delete:
-                out += paint("- \(item.name)", "31") + " (id \(item.id ?? "?"))"
+                out += paint("- \(label)\(item.name)", "31") + " (id \(item.id ?? "?"))"
                 out += item.duplicateOf.map { ": a younger duplicate of \($0) (same name and spec)\n" } ?? "\n"
             case .unchanged:
                 break
             }
-            if let note = item.note { out += paint("! \(item.name)", "33") + ": \(note)\n" }
+            if let note = item.note { out += paint("! \(item.label)\(item.name)", "33") + ": \(note)\n" }
         }
         let unchanged = count(.unchanged)
         if !hasChanges {
             let held = items.filter { $0.action == .unchanged && !$0.replaceOnly.isEmpty }.count
-            out += "No changes. \(unchanged - held) gateway\(unchanged - held == 1 ? "" : "s") already as specified"
+            let what = items.contains { $0.kind != .gateway } ? "resource" : "gateway"
+            out += "No changes. \(unchanged - held) \(what)\(unchanged - held == 1 ? "" : "s") already as specified"
             out += held > 0 ? "; \(held) differ\(held == 1 ? "s" : "") only where a replace is needed (see ! above).\n" : ".\n"
         }
         out += "Plan: \(count(.create)) to create, \(count(.update)) to update, \(count(.delete)) to delete"
         out += count(.replace) > 0 ? ", \(count(.replace)) to replace." : "."
         if unchanged > 0 && hasChanges { out += " (\(unchanged) unchanged)" }
         return out + "\n"
+    }
+
+    /// A deployment's or claim's fields as the plan shows them, in declared order.
+    static func displayFields(_ spec: ResourceSpec) -> [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = []
+        for (path, field) in ShapePaths.all(of: spec.kind.shape)
+        where field.record == nil && field.access == .readWrite && field.comparison != .ignored && path != "name" {
+            guard let value = spec[path: path], value != .null, let shown = ShapeCompare.display(value, field) else { continue }
+            fields.append((path, shown))
+        }
+        for path in spec.unknownFieldPaths { fields.append((path + " (kept, not known to gwlua)", spec[path: path] ?? .null)) }
+        return fields
     }
 
     /// The spec's fields as the plan shows them, in API order, apiKey redacted.
@@ -161,13 +205,14 @@ public struct Plan: Sendable {
 
 public enum Planner {
     /// Issues for names used by more than one desired spec, naming both positions (1-based, as Lua counts).
-    public static func duplicateNameIssues(_ names: [String]) -> [ValidationIssue] {
+    /// `label` names the list in a fleet table (`deployments`).
+    public static func duplicateNameIssues(_ names: [String], label: String = "") -> [ValidationIssue] {
         var first: [String: Int] = [:]
         var issues: [ValidationIssue] = []
         for (i, name) in names.enumerated() {
             if let earlier = first[name] {
-                issues.append(ValidationIssue(path: "[\(i + 1)].name",
-                                              message: "duplicate name '\(name)': specs [\(earlier + 1)] and [\(i + 1)] both use it (names must be unique)"))
+                issues.append(ValidationIssue(path: "\(label)[\(i + 1)].name",
+                                              message: "duplicate name '\(name)': specs \(label)[\(earlier + 1)] and \(label)[\(i + 1)] both use it (names must be unique)"))
             } else {
                 first[name] = i
             }

@@ -21,8 +21,14 @@ public struct PlanFingerprint: Sendable, Hashable {
     }
 
     /// `scope` holds the plan's options (prune, prefix, replace, targets) as JSON.
-    public init(desired specs: [GatewaySpec], scope: JSONValue, existing gateways: [Gateway]) {
-        let wanted = JSONValue.object(["specs": .array(specs.map(\.json)), "scope": scope])
+    /// Deployments and claims, when the fleet has them, count on both sides too.
+    public init(desired specs: [GatewaySpec], scope: JSONValue, existing gateways: [Gateway],
+                resources: [ResourceSpec] = [], existingResources: [Resource] = []) {
+        var wantedFields: [String: JSONValue] = ["specs": .array(specs.map(\.json)), "scope": scope]
+        if !resources.isEmpty || !existingResources.isEmpty {
+            wantedFields["resources"] = .array(resources.map { .object(["kind": .string($0.kind.rawValue), "spec": $0.json]) })
+        }
+        let wanted = JSONValue.object(wantedFields)
         // The planner's inputs as it sees them: gateways being deleted count as gone, the age decides
         // among namesakes, and each spec as it is compared, so the order a server answers in changes nothing.
         let seen = gateways.filter { $0.status.status != .deleting }
@@ -30,7 +36,13 @@ public struct PlanFingerprint: Sendable, Hashable {
             .map { g -> JSONValue in
                 .object(["spec": ShapeCompare.comparable(g.spec).json, "createdAt": g.status.createdAt.map(JSONValue.string) ?? .null])
             }
-        self.init(desired: PlanFingerprint.digest(wanted), existing: PlanFingerprint.digest(.array(seen)))
+        let others = existingResources.filter { $0.statusCode != .deleting }
+            .sorted { ($0.kind.rawValue, $0.spec.id ?? "") < ($1.kind.rawValue, $1.spec.id ?? "") }
+            .map { r -> JSONValue in
+                .object(["kind": .string(r.kind.rawValue), "spec": .object(ShapeCompare.comparable(r.spec.fields, r.kind.shape)),
+                         "createdAt": r.status["createdAt"] ?? .null])
+            }
+        self.init(desired: PlanFingerprint.digest(wanted), existing: PlanFingerprint.digest(.array(seen + others)))
     }
 
     static func digest(_ value: JSONValue) -> String {

@@ -31,6 +31,17 @@ extension GatewayClient {
         } catch let conflict as RetriedConflict {
             guard let found = try await findCreated(spec, since: firstSent) else { throw conflict.error }
             return found
+        } catch let error as APIError where error.code == .alreadyExists {
+            // A server that keeps names unique: one of this name exists. If it is what we asked for (an
+            // overlapping run made it), it is ours too; if not, saying so beats a bare 409.
+            let namesakes = try await list(kind).filter { $0.spec.name == spec.name && $0.statusCode != .deleting }
+            if let same = namesakes.sorted(by: { $0.ageKey < $1.ageKey }).first(where: { spec.isSatisfied(by: $0.spec) }) {
+                logger.notice("\(kind.noun) \(spec.name) exists already as asked (id \(same.spec.id ?? "?")), made by another run: using it")
+                return same
+            }
+            throw APIError(code: error.code, httpStatus: error.httpStatus,
+                           message: "a \(kind.noun) named \(spec.name) exists already with another spec (\(namesakes.compactMap(\.spec.id).joined(separator: ", "))); plan again to update it",
+                           details: error.details)
         }
         claims.claim(created.spec.id)
         return created

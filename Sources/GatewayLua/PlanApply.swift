@@ -83,38 +83,159 @@ enum PlanApply {
         return 1
     }
 
-    /// Validates every spec (with the server's zone list), then plans against
-    /// what exists. With a prefix, only gateways whose names start with it are
+    /// What c:plan and c:apply were given: a list of gateway specs, or a fleet
+    /// table `{gateways =, deployments =, capacity_claims =}` (each kind it names is managed, prune included).
+    struct FleetInput {
+        var gateways: [JSONValue] = []
+        var gatewayKept: [Set<String>] = []
+        var resources: [ResourceKind: [JSONValue]] = [:]
+        var resourceKept: [ResourceKind: [Set<String>]] = [:]
+        /// The table form: issue paths are `gateways[1].name`, `deployments[2]…`.
+        var isFleet = false
+        var managing: Set<ResourceKind> = [.gateway]
+
+        func label(_ kind: ResourceKind) -> String { isFleet ? kind.fleetKey : "" }
+    }
+
+    static let fleetKeys: Set<String> = ["gateways", "deployments", "capacity_claims"]
+
+    static func readFleet(_ call: LuaCall, _ index: Int32) throws -> FleetInput {
+        try call.checkTable(index)
+        var input = FleetInput()
+        let document = call.readJSON(index)
+        guard case .object(let o) = document, !o.isEmpty, o.keys.contains(where: fleetKeys.contains) else {
+            input.gateways = try readDocuments(call, index)
+            input.gatewayKept = SpecsAPI.keptPaths(ofItemsAt: index, count: input.gateways.count, in: call)
+            return input
+        }
+        input.isFleet = true
+        input.managing = []
+        if let unknown = o.keys.filter({ !fleetKeys.contains($0) }).sorted().first {
+            throw call.argumentError(index, "unknown key '\(unknown)' in the fleet table (known: capacity_claims, deployments, gateways)")
+        }
+        for kind in ResourceKind.allCases {
+            guard let value = o[kind.fleetKey] else { continue }
+            input.managing.insert(kind)
+            let list: [JSONValue]
+            switch value {
+            case .array(let items): list = items
+            case .object(let e) where e.isEmpty: list = []
+            default: throw call.argumentError(index, "\(kind.fleetKey) must be a list of specs, got a \(value.kindName)")
+            }
+            call.pushRawField(index, kind.fleetKey)
+            let kept = SpecsAPI.keptPaths(ofItemsAt: -1, count: list.count, in: call)
+            call.pop(1)
+            if kind == .gateway { (input.gateways, input.gatewayKept) = (list, kept) } else { (input.resources[kind], input.resourceKept[kind]) = (list, kept) }
+        }
+        return input
+    }
+
+    /// A kind's parameters for validation, or nil (checks off, with a warning) where the API has none to give.
+    static func parametersIfOffered(_ client: GatewayClient, _ kind: ResourceKind) async throws -> ResourceParameters? {
+        do { return try await client.parameters(of: kind) } catch let error as APIError
+            where [.notFound, .unimplemented, .permissionDenied].contains(error.code) {
+            Console.write("gwlua: warning: \(kind.noun) parameters are not available (\(error.code.rawValue)): the checks that need them are off\n")
+            return nil
+        }
+    }
+
+    /// Lists a kind, or answers none where the API does not offer it (a gateway-only fleet's prune check).
+    static func listIfOffered(_ client: GatewayClient, _ kind: ResourceKind, required: Bool) async throws -> [Resource] {
+        do { return try await client.list(kind) } catch let error as APIError
+            where !required && [.notFound, .unimplemented, .permissionDenied].contains(error.code) {
+            return []
+        }
+    }
+
+    /// Validates every spec (with the server's zone list and the kinds' parameters), then plans against
+    /// what exists. With a prefix, only resources whose names start with it are
     /// considered (matched or pruned), and every spec's name must carry it.
     static func makePlan(_ c: LuaGatewayClient, _ call: LuaCall, scope: Scope) throws -> Plan {
-        let documents = try readDocuments(call, 2)
-        // Specs read from the API (c:get(id).spec) carry fields gwlua does not know; their tables say which.
-        let kept = SpecsAPI.keptPaths(ofItemsAt: 2, count: documents.count, in: call)
+        let input = try readFleet(call, 2)
         let client = c.client
-        let (zones, existing) = try ClientAPI.run(call) {
+        let deploymentsGiven = input.managing.contains(.deployment), claimsGiven = input.managing.contains(.capacityClaim)
+        // Deployments are read whenever gateways may be pruned: a gateway they route to is not.
+        let readDeployments = deploymentsGiven || scope.prune
+        let fetched = try ClientAPI.run(call) { () async throws -> (zones: [String], gateways: [Gateway], deployments: [Resource], claims: [Resource],
+                                                                 deploymentParameters: ResourceParameters?, claimParameters: ResourceParameters?) in
             async let parameters = client.parameters()
             async let gateways = client.list()
-            return try await (parameters.zones, gateways)
+            async let deployments = readDeployments ? listIfOffered(client, .deployment, required: deploymentsGiven) : []
+            async let claims = claimsGiven ? client.list(.capacityClaim) : []
+            async let dp = deploymentsGiven ? parametersIfOffered(client, .deployment) : nil
+            async let cp = claimsGiven ? parametersIfOffered(client, .capacityClaim) : nil
+            return try await (parameters.zones, gateways, deployments, claims, dp, cp)
         }
-        let specs = try validate(documents, kept: kept, zones: zones, prefix: scope.prefix)
+        let specs = try validate(input.gateways, kept: input.gatewayKept, zones: fetched.zones, prefix: scope.prefix, label: input.label(.gateway))
+        var resources: [ResourceKind: [ResourceSpec]] = [:]
+        let gatewayNames = Set(specs.map(\.name))
+        for kind in [ResourceKind.capacityClaim, .deployment] where input.managing.contains(kind) {
+            let parameters = kind == .deployment ? fetched.deploymentParameters : fetched.claimParameters
+            if let warning = parameters?.unreadableWarning { Console.write("gwlua: warning: \(kind.noun) \(warning)\n") }
+            var context = ValidationContext(acceptsAnswerFields: true, parameters: parameters, gatewayNames: gatewayNames)
+            context.parameters?.unreadable = []  // said once, above
+            resources[kind] = try validateResources(kind, input.resources[kind] ?? [], kept: input.resourceKept[kind] ?? [],
+                                                    context: context, prefix: scope.prefix, label: input.label(kind))
+        }
         if let replace = scope.replace {
             let unknown = replace.subtracting(specs.map(\.name)).sorted()
             if !unknown.isEmpty {
                 throw LuaError.runtime("bad option 'replace' to '\(scope.function)' (names \(unknown.map { "'\($0)'" }.joined(separator: ", ")), which no spec has)")
             }
         }
-        let scoped = scope.prefix.map { p in existing.filter { $0.spec.name.hasPrefix(p) } } ?? existing
-        var plan = Planner.plan(desired: specs, existing: scoped, prune: scope.prune, replace: scope.replace)
+        func scoped<T>(_ all: [T], _ name: (T) -> String) -> [T] { scope.prefix.map { p in all.filter { name($0).hasPrefix(p) } } ?? all }
+        let existing = scoped(fetched.gateways) { $0.spec.name }
+        let deployments = scoped(fetched.deployments) { $0.spec.name }, claims = scoped(fetched.claims) { $0.spec.name }
+        var plan: Plan
+        if input.isFleet || !deployments.isEmpty {
+            // Deployments route to gateways: a gateway they use is not pruned (even by a gateway-only fleet).
+            plan = Planner.planFleet(gateways: specs, deployments: resources[.deployment] ?? [], claims: resources[.capacityClaim] ?? [],
+                                     existingGateways: existing, existingDeployments: deployments, existingClaims: claims,
+                                     prune: scope.prune, replace: scope.replace, managing: input.managing)
+        } else {
+            plan = Planner.plan(desired: specs, existing: existing, prune: scope.prune, replace: scope.replace)
+        }
         if let targets = scope.targets {
-            let known = Set(specs.map(\.name)).union(scoped.map(\.spec.name))
+            let known = Set(specs.map(\.name)).union(existing.map(\.spec.name))
+                .union(resources.values.joined().map(\.name)).union((deployments + claims).map(\.spec.name))
             let unknown = targets.subtracting(known).sorted()
             if !unknown.isEmpty {
-                throw LuaError.runtime("bad option 'target' to '\(scope.function)' (\(unknown.map { "'\($0)'" }.joined(separator: ", ")): no spec or gateway has that name)")
+                throw LuaError.runtime("bad option 'target' to '\(scope.function)' (\(unknown.map { "'\($0)'" }.joined(separator: ", ")): no spec or resource has that name)")
             }
             plan.items = plan.items.filter { targets.contains($0.name) }
         }
-        plan.fingerprint = PlanFingerprint(desired: specs, scope: scope.json, existing: scoped)
+        let managedExisting = (input.managing.contains(.deployment) ? deployments : []) + (input.managing.contains(.capacityClaim) ? claims : [])
+        plan.fingerprint = PlanFingerprint(desired: specs, scope: scope.json, existing: existing,
+                                           resources: (resources[.capacityClaim] ?? []) + (resources[.deployment] ?? []),
+                                           existingResources: managedExisting)
         return plan
+    }
+
+    /// Every deployment's or claim's issues under `label[i].`, and duplicate names; throws the validation error when any is an error.
+    static func validateResources(_ kind: ResourceKind, _ documents: [JSONValue], kept: [Set<String>], context: ValidationContext,
+                                  prefix: String?, label: String) throws -> [ResourceSpec] {
+        var specs: [ResourceSpec] = []
+        var issues: [ValidationIssue] = []
+        var context = context
+        for (i, document) in documents.enumerated() {
+            let at = "\(label)[\(i + 1)]"
+            context.keptUnknownPaths = i < kept.count ? kept[i] : []
+            let result = ResourceValidator.validate(document, kind: kind, context: context)
+            for var issue in result.issues {
+                issue.path = issue.path.isEmpty ? at : "\(at).\(issue.path)"
+                issues.append(issue)
+            }
+            if let prefix, case .string(let name)? = document["name"], !name.hasPrefix(prefix) {
+                issues.append(ValidationIssue(path: "\(at).name", message: "'\(name)' does not start with the prefix '\(prefix)' this apply manages"))
+            }
+            if let spec = result.spec { specs.append(spec) }
+        }
+        issues += Planner.duplicateNameIssues(documents.enumerated().map { i, doc -> String in
+            if case .string(let name)? = doc["name"] { return name }
+            return "\u{0}unnamed-\(i)"
+        }, label: label)
+        if issues.contains(where: { $0.severity == .error }) { throw SpecValidationError(issues: issues, noun: "fleet") }
+        return specs
     }
 
     /// The list at `index` as untyped documents (read raw: no user code runs).
@@ -132,7 +253,8 @@ enum PlanApply {
     /// Every spec's issues under `[i].` (1-based), and duplicate names; throws
     /// the validation error when any is an error, so nothing is sent.
     /// `kept[i]`: the paths of the fields gwlua does not know that spec i, read from the API, carries.
-    static func validate(_ documents: [JSONValue], kept: [Set<String>] = [], zones: [String], prefix: String? = nil) throws -> [GatewaySpec] {
+    static func validate(_ documents: [JSONValue], kept: [Set<String>] = [], zones: [String], prefix: String? = nil,
+                         label: String = "") throws -> [GatewaySpec] {
         var specs: [GatewaySpec] = []
         specs.reserveCapacity(documents.count)
         var issues: [ValidationIssue] = []
@@ -140,23 +262,23 @@ enum PlanApply {
         for (i, document) in documents.enumerated() {
             context.keptUnknownPaths = i < kept.count ? kept[i] : []
             guard case .object = document else {
-                issues.append(ValidationIssue(path: "[\(i + 1)]", message: "expected a gateway spec table, got \(document.kindName)"))
+                issues.append(ValidationIssue(path: "\(label)[\(i + 1)]", message: "expected a gateway spec table, got \(document.kindName)"))
                 continue
             }
             let result = SpecValidator.validate(document, context: context)
             for var issue in result.issues {
-                issue.path = issue.path.isEmpty ? "[\(i + 1)]" : "[\(i + 1)].\(issue.path)"
+                issue.path = issue.path.isEmpty ? "\(label)[\(i + 1)]" : "\(label)[\(i + 1)].\(issue.path)"
                 issues.append(issue)
             }
             if let prefix, case .string(let name)? = document["name"], !name.hasPrefix(prefix) {
-                issues.append(ValidationIssue(path: "[\(i + 1)].name", message: "'\(name)' does not start with the prefix '\(prefix)' this apply manages"))
+                issues.append(ValidationIssue(path: "\(label)[\(i + 1)].name", message: "'\(name)' does not start with the prefix '\(prefix)' this apply manages"))
             }
             if let spec = result.spec { specs.append(spec) }
         }
         issues += Planner.duplicateNameIssues(documents.enumerated().map { i, doc -> String in
             if case .string(let name)? = doc["name"] { return name }
             return "\u{0}unnamed-\(i)"  // unnamed specs are reported by validation, not as duplicates
-        })
+        }, label: label)
         if issues.contains(where: { $0.severity == .error }) { throw SpecValidationError(issues: issues) }
         return specs
     }
@@ -178,6 +300,9 @@ enum PlanApply {
 
     static func itemData(_ item: PlanItem, extra: [(String, LuaData)] = []) -> LuaData {
         var fields: [(String, LuaData)] = [("name", .string(item.name)), ("action", .string(item.action.rawValue))] + extra
+        if item.kind != .gateway { fields.append(("kind", .string(item.kind.rawValue))) }
+        if !item.blockedBy.isEmpty { fields.append(("blocked_by", .json(.array(item.blockedBy.map(JSONValue.string))))) }
+        if let spec = item.desiredResource { fields.append(("spec", .pushed { ResourcesAPI.push(spec, in: $0) })) }
         if let id = item.id { fields.append(("id", .string(id))) }
         if let note = item.note { fields.append(("note", .string(note))) }
         if let of = item.duplicateOf { fields.append(("duplicate_of", .string(of))) }
@@ -223,7 +348,7 @@ enum PlanApply {
         let start = clock.now
 
         let outcomes = try state.wait(for: { (sink: LuaEventSink<ApplyEvent>) in
-            await Applier.run(plan, client: client, journal: journal, options: applyOptions, control: control) { sink.send($0) }
+            await Applier.runFleet(plan, client: client, journal: journal, options: applyOptions, control: control) { sink.send($0) }
         }, onEvent: { event in
             switch event {
             case .status(_, let name, let gateway):
@@ -235,16 +360,20 @@ enum PlanApply {
             case .converged(let outcome, let kept, let deleted):
                 if settings.jsonEvents { Console.event(ApplyEvents.converged(outcome, kept: kept, deleted: deleted)) }
                 if let note = outcome.note { Console.write("gwlua: \(outcome.name): \(note)\n") }
+            case .convergedResource(let outcome, let deleted):
+                if settings.jsonEvents { Console.event(ApplyEvents.converged(outcome, deleted: deleted)) }
+                if let note = outcome.note { Console.write("gwlua: \(outcome.kind.noun) \(outcome.name): \(note)\n") }
             case .outcome(let outcome):
                 tally.add(outcome)
                 if settings.jsonEvents { Console.event(ApplyEvents.item(outcome)) }
+                let label = outcome.kind == .gateway ? "" : outcome.kind.noun + " "
                 if !outcome.ok, !outcome.skipped, let error = outcome.error {
                     progress?.clear()
-                    Console.write("gwlua: \(outcome.action.rawValue) \(outcome.name) failed: \(error)\n")
+                    Console.write("gwlua: \(outcome.action.rawValue) \(label)\(outcome.name) failed: \(error)\n")
                 }
                 if let note = outcome.note {
                     progress?.clear()
-                    Console.write("gwlua: \(outcome.name): \(note)\n")
+                    Console.write("gwlua: \(label)\(outcome.name): \(note)\n")
                 }
                 progress?.update(tally)
                 // A signal's stop hook fires in the callback too; the run drains instead.
@@ -307,6 +436,8 @@ enum PlanApply {
             fields.append(("kept", .json(.array(outcome.kept.map(ApplyEvents.change)))))
         }
         if let gateway = outcome.gateway { fields.append(("gateway", gateway.luaData)) }
+        if outcome.kind != .gateway { fields.append(("kind", .string(outcome.kind.rawValue))) }
+        if let resource = outcome.resource { fields.append((outcome.kind.luaName, ResourcesAPI.data(resource))) }
         if let error = outcome.error { fields.append(("error", LuaAPIError(error: error, positioned: false).luaData)) }
         return .table(fields)
     }

@@ -114,6 +114,9 @@ public struct LuaCall {
         if lua_type(L, i) == LUA_TNONE { throw argumentError(i, "value expected") }
     }
 
+    /// Pops `n` values (what `pushRawField` pushed, once read). Stack effect: -n.
+    public func pop(_ n: Int32) { gwlua_pop(L, n) }
+
     /// Pushes `table[name]` for the table at `index`, read raw: an options table's
     /// metatable must not run from a Swift frame. Returns the value's type.
     @discardableResult

@@ -38,29 +38,36 @@ local function names(list)
   return table.concat(out, ", ")
 end
 
--- A fleet file returns a list of specs, or {gateways = {...}, prefix =, prune =}.
-local SHAPE = 'a fleet file returns a list of specs or {gateways = {...}, prefix = "team-", prune = true}'
+-- A fleet file returns a list of gateway specs, or
+-- {gateways = {...}, deployments = {...}, capacity_claims = {...}, prefix =, prune =}.
+local SHAPE = 'a fleet file returns a list of gateway specs or {gateways = {...}, deployments = {...}, capacity_claims = {...}, prefix = "team-", prune = true}'
+local KINDS = {"gateways", "deployments", "capacity_claims"}
+local KNOWN = {gateways = true, deployments = true, capacity_claims = true, prefix = true, prune = true}
 local function load_fleet(path)
   local wanted = dofile(path)
   if type(wanted) ~= "table" then
     return nil, ("%s returned %s; %s"):format(path, type(wanted), SHAPE)
   end
-  if wanted.gateways == nil then
+  if wanted.gateways == nil and wanted.deployments == nil and wanted.capacity_claims == nil then
     if wanted.name ~= nil then return nil, ("%s returned a single spec; %s"):format(path, SHAPE) end
     for k in pairs(wanted) do
       if math.type(k) ~= "integer" then
-        return nil, ("%s: unknown key '%s' in the fleet table (known: gateways, prefix, prune); %s"):format(path, tostring(k), SHAPE)
+        return nil, ("%s: unknown key '%s' in the fleet table (known: capacity_claims, deployments, gateways, prefix, prune); %s")
+          :format(path, tostring(k), SHAPE)
       end
     end
     return {specs = wanted}
   end
   for k in pairs(wanted) do
-    if k ~= "gateways" and k ~= "prefix" and k ~= "prune" then
-      return nil, ("%s: unknown key '%s' in the fleet table (known: gateways, prefix, prune)"):format(path, tostring(k))
+    if not KNOWN[k] then
+      return nil, ("%s: unknown key '%s' in the fleet table (known: capacity_claims, deployments, gateways, prefix, prune)")
+        :format(path, tostring(k))
     end
   end
-  if type(wanted.gateways) ~= "table" then
-    return nil, ("%s: gateways must be a list of specs, got %s"):format(path, type(wanted.gateways))
+  for _, key in ipairs(KINDS) do
+    if wanted[key] ~= nil and type(wanted[key]) ~= "table" then
+      return nil, ("%s: %s must be a list of specs, got %s"):format(path, key, type(wanted[key]))
+    end
   end
   if wanted.prefix ~= nil and (type(wanted.prefix) ~= "string" or wanted.prefix == "") then
     return nil, ("%s: prefix must be a non-empty string, got %s"):format(path, type(wanted.prefix))
@@ -68,7 +75,12 @@ local function load_fleet(path)
   if wanted.prune ~= nil and type(wanted.prune) ~= "boolean" then
     return nil, ("%s: prune must be true or false, got %s"):format(path, type(wanted.prune))
   end
-  return {specs = wanted.gateways, prefix = wanted.prefix, prune = wanted.prune}
+  local specs = wanted.gateways
+  if wanted.deployments ~= nil or wanted.capacity_claims ~= nil then
+    -- All three kinds: each kind the file names is managed (and pruned with prune); the others are left alone.
+    specs = {gateways = wanted.gateways, deployments = wanted.deployments, capacity_claims = wanted.capacity_claims}
+  end
+  return {specs = specs, prefix = wanted.prefix, prune = wanted.prune}
 end
 
 local function short_status(g)
