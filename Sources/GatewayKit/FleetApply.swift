@@ -28,6 +28,7 @@ extension Applier {
         for item in items where item.kind == .gateway && item.action != .delete && item.action != .replace {
             if let id = item.existing?.spec.id { ids[item.name] = id }
         }
+        let wantedGateways = items.compactMap { $0.kind == .gateway ? $0.desired : nil }
         var outcomes: [ApplyOutcome?] = Array(repeating: nil, count: items.count)
         var announced = false
         for (number, phase) in phases.enumerated() where !phase.isEmpty {
@@ -35,6 +36,9 @@ extension Applier {
             var phaseOptions = options
             var unresolved: [Int: String] = [:]
             if number == 1 {
+                // Each name to the gateway that stays: an overlapping run may have made an older one of the
+                // same name and spec since, and then the one this run made (or saw) goes as its younger duplicate.
+                await canonicalize(&ids, wantedGateways, client: client)
                 // The fleet's gateway names become the ids they have now.
                 for i in sub.items.indices {
                     guard let spec = sub.items[i].desiredResource else { continue }
@@ -61,9 +65,32 @@ extension Applier {
                 onEvent(.outcome(outcome))
             }
             let map = ready.map { indexMap[$0] }
-            let done = await run(runnable, client: client, journal: journal, options: phaseOptions, control: control,
-                                 announce: !announced) { event in onEvent(event.reindexed(map)) }
+            var done = await run(runnable, client: client, journal: journal, options: phaseOptions, control: control,
+                                 announce: !announced) { event in
+                // A deployment refused for a gateway that went meanwhile is tried again below: not reported yet.
+                if number == 1, case .outcome(let o) = event, Self.lostItsGateway(o) { return }
+                onEvent(event.reindexed(map))
+            }
             announced = true
+            if number == 1 {
+                // `done` is in the runnable plan's order (run answers by index).
+                let retry = done.indices.filter { Self.lostItsGateway(done[$0]) }
+                if !retry.isEmpty {
+                    await canonicalize(&ids, wantedGateways, client: client)
+                    var again = Plan(items: retry.map { runnable.items[$0] })
+                    for i in again.items.indices {
+                        if let spec = items[map[retry[i]]].desiredResource { again.items[i].desiredResource = Planner.resolvingGateways(spec, ids) }
+                    }
+                    let retryMap = retry.map { map[$0] }
+                    let second = await run(again, client: client, journal: journal, options: phaseOptions, control: control,
+                                           announce: false) { event in onEvent(event.reindexed(retryMap)) }
+                    for var outcome in second {
+                        let k = retry[outcome.index]
+                        outcome.index = k
+                        done[k] = outcome
+                    }
+                }
+            }
             for var outcome in done {
                 outcome.index = map[outcome.index]
                 if outcome.kind == .gateway, outcome.ok, outcome.action != .delete, let id = outcome.id { ids[outcome.name] = id }
@@ -81,6 +108,22 @@ extension Applier {
             onEvent(.outcome(outcome))
         }
         return outcomes.compactMap { $0 }
+    }
+
+    /// A deployment refused because a gateway it names is gone (deleted meanwhile, as a younger duplicate).
+    static func lostItsGateway(_ outcome: ApplyOutcome) -> Bool {
+        guard outcome.kind == .deployment, !outcome.ok, let error = outcome.error else { return false }
+        return (error.code == .invalidArgument || error.code == .notFound || error.code == .failedPrecondition)
+            && error.details.flatMap(\.fieldViolations).contains { $0.field.hasPrefix("gatewayIds") }
+    }
+
+    /// Points each fleet gateway name at the gateway of that name and spec that stays (the oldest), from a fresh list.
+    static func canonicalize(_ ids: inout [String: String], _ wanted: [GatewaySpec], client: GatewayClient) async {
+        guard !wanted.isEmpty, let live = try? await client.list() else { return }
+        let byName = Dictionary(grouping: live, by: \.spec.name)
+        for spec in wanted {
+            if let kept = Gateway.matching(spec, in: byName[spec.name] ?? []).first?.spec.id { ids[spec.name] = kept }
+        }
     }
 
     static func isUUIDText(_ text: String) -> Bool {

@@ -65,8 +65,8 @@ extension Planner {
         let resolved = deployments.map { resolvingGateways($0, ids) }
         let claimItems = planResources(.capacityClaim, desired: claims, existing: existingClaims, prune: pruning(.capacityClaim))
         var deploymentItems = planResources(.deployment, desired: resolved, existing: existingDeployments, prune: pruning(.deployment))
-        // Show the fleet's names, not ids, where a deployment is created: what the file says.
-        for i in deploymentItems.indices where deploymentItems[i].action == .create {
+        // Items keep what the file says (gateway names): apply resolves them to the ids the gateways have then.
+        for i in deploymentItems.indices {
             if let position = deploymentItems[i].position { deploymentItems[i].desiredResource = deployments[position] }
         }
 
@@ -76,7 +76,8 @@ extension Planner {
         var touched = Set<String>()
         for item in deploymentItems {
             if let id = item.existingResource?.spec.id { touched.insert(id) }
-            guard item.action != .delete, let wanted = item.desiredResource?.fields["gatewayIds"]?.stringList else { continue }
+            guard item.action != .delete, let position = item.position,
+                  let wanted = resolved[position].fields["gatewayIds"]?.stringList else { continue }
             for ref in wanted { routes[(ids[ref] ?? ref).lowercased(), default: []].append(item.name) }
         }
         for d in existingDeployments where d.statusCode != .deleting && !(d.spec.id.map(touched.contains) ?? false) {
