@@ -200,7 +200,8 @@ enum PlanApply {
                 .union(resources.values.joined().map(\.name)).union((deployments + claims).map(\.spec.name))
             let unknown = targets.subtracting(known).sorted()
             if !unknown.isEmpty {
-                throw LuaError.runtime("bad option 'target' to '\(scope.function)' (\(unknown.map { "'\($0)'" }.joined(separator: ", ")): no spec or resource has that name)")
+                let what = input.isFleet ? "no spec, gateway, deployment or claim" : "no spec or gateway"
+                throw LuaError.runtime("bad option 'target' to '\(scope.function)' (\(unknown.map { "'\($0)'" }.joined(separator: ", ")): \(what) has that name)")
             }
             plan.items = plan.items.filter { targets.contains($0.name) }
         }

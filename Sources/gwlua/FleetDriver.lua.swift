@@ -6,20 +6,28 @@ import GatewayKit
 /// JSON events and exit codes, and do nothing a user's script could not.
 /// Its one argument is a JSON object the command line builds (FleetCommand.swift).
 enum FleetDriver {
-    /// The spec's field names in declared order, as a Lua list.
-    static let luaFieldOrder: String = {
-        let names: [String] = GatewayShape.spec.fields.filter { $0.access != .answerOnly && $0.name != "id" }.map { "\"\($0.name)\"" }
+    /// A shape's field names in declared order, as a Lua list (what only the API sets left out).
+    static func luaFieldOrder(_ record: ShapeRecord) -> String {
+        let names: [String] = record.fields.filter { $0.access != .answerOnly && $0.name != "id" }.map { "\"\($0.name)\"" }
         return "{" + names.joined(separator: ", ") + "}"
-    }()
+    }
 
-    /// The declared fields as a Lua table: `true` for a plain field, a table of the record's fields for a record.
-    static let luaDeclared: String = {
-        let entries: [String] = GatewayShape.spec.fields.map { (field: ShapeField) -> String in
-            guard let record = field.record else { return "\(field.name) = true" }
-            let inner: [String] = record.fields.map { "\($0.name) = true" }
+    /// A shape's declared fields as a Lua table: `true` for a plain field, a table of the record's fields for a record.
+    static func luaDeclared(_ record: ShapeRecord) -> String {
+        let entries: [String] = record.fields.map { (field: ShapeField) -> String in
+            guard let sub = field.record else { return "\(field.name) = true" }
+            let inner: [String] = sub.fields.map { "\($0.name) = true" }
             return "\(field.name) = {" + inner.joined(separator: ", ") + "}"
         }
         return "{" + entries.joined(separator: ", ") + "}"
+    }
+
+    /// Every kind's field order and declared fields, keyed by the kind's fleet key.
+    static let luaShapes: String = {
+        let entries = ResourceKind.allCases.map { kind in
+            "\(kind.fleetKey) = {order = \(luaFieldOrder(kind.shape)), declared = \(luaDeclared(kind.shape))}"
+        }
+        return "{\n  " + entries.joined(separator: ",\n  ") + ",\n}"
     }()
 
     static let source = #"""
@@ -40,7 +48,7 @@ end
 
 -- A fleet file returns a list of gateway specs, or
 -- {gateways = {...}, deployments = {...}, capacity_claims = {...}, prefix =, prune =}.
-local SHAPE = 'a fleet file returns a list of gateway specs or {gateways = {...}, deployments = {...}, capacity_claims = {...}, prefix = "team-", prune = true}'
+local SHAPE = 'a fleet file returns a list of specs or {gateways = {...}, deployments = {...}, capacity_claims = {...}, prefix = "team-", prune = true}'
 local KINDS = {"gateways", "deployments", "capacity_claims"}
 local KNOWN = {gateways = true, deployments = true, capacity_claims = true, prefix = true, prune = true}
 local function load_fleet(path)
@@ -180,8 +188,8 @@ end
 
 -- Lua source for a value, keys in `order` first, then sorted; `indent` is the current depth.
 -- From the declared shape (GatewayShape): the field order, and which fields gwlua knows.
-local FIELD_ORDER = \#(luaFieldOrder)
-local DECLARED = \#(luaDeclared)
+local SHAPES = \#(luaShapes)
+local FIELD_ORDER = SHAPES.gateways.order
 local function lua_key(k)
   if type(k) == "string" and k:match("^[%a_][%w_]*$") then return k end
   return "[" .. string.format("%q", k) .. "]"
@@ -224,34 +232,59 @@ local function key_variable(name)
   return "WANDB_API_KEY_" .. name:upper():gsub("[^%w]", "_")
 end
 
+-- The fields of `spec` gwlua does not know, taken out of it as `path = value` lines (sorted):
+-- updates keep them anyway, and a fleet file with them would not be a valid spec.
+local function take_unknown(spec, declared)
+  local unknown = {}
+  for k, v in pairs(spec) do
+    if declared[k] == nil then
+      unknown[#unknown + 1] = ("%s = %s"):format(k, source(v, 3))
+      spec[k] = nil
+    elseif type(declared[k]) == "table" and type(v) == "table" then
+      for sub, value in pairs(v) do
+        if declared[k][sub] == nil then
+          unknown[#unknown + 1] = ("%s.%s = %s"):format(k, sub, source(value, 3))
+          v[sub] = nil
+        end
+      end
+    end
+  end
+  table.sort(unknown)
+  return unknown
+end
+
+local function kept_comment(unknown)
+  if #unknown == 0 then return "" end
+  return "    -- kept by the API, not known to gwlua (updates send them back unchanged):\n    --   "
+    .. table.concat(unknown, "\n    --   ") .. "\n"
+end
+
+-- A deployment's or claim's list, or nil with a comment when the API does not offer the kind.
+local function list_kind(c, method, what)
+  local ok, items = pcall(c[method], c)
+  if ok then return items end
+  if type(items) == "table" and (items.code == "NOT_FOUND" or items.code == "UNIMPLEMENTED" or items.code == "PERMISSION_DENIED") then
+    return nil, ("-- %s: not exported (%s: %s)"):format(what, items.code, items.message)
+  end
+  error(items, 0)
+end
+
 function commands.export()
-  local all = live(gateway.client():list(), o.prefix)
+  local c = gateway.client()
+  local all = live(c:list(), o.prefix)
   local kept, others, variables, kept_unknown = {}, {}, {}, {}
+  local names_by_id = {}
   for _, g in ipairs(all) do
     local name = g.spec.name
     if kept[#kept] and kept[#kept].name == name then
       others[#others + 1] = ("-- %s (id %s) has the name of an older gateway; it is left out (a plan with prune deletes it)"):format(name, g.spec.id or "?")
     else
-      local spec, unknown = {}, {}
+      names_by_id[(g.spec.id or ""):lower()] = name
+      local spec = {}
       for k, v in pairs(g.spec) do
         if k ~= "id" and k ~= "organizationId" then spec[k] = v end
       end
-      -- Fields gwlua does not know are written as they came, as comments: updates keep
-      -- them anyway, and a fleet file with them would not be a valid spec.
-      for k, v in pairs(spec) do
-        if DECLARED[k] == nil then
-          unknown[#unknown + 1] = ("%s = %s"):format(k, source(v, 3))
-          spec[k] = nil
-        elseif type(DECLARED[k]) == "table" and type(v) == "table" then
-          for sub, value in pairs(v) do
-            if DECLARED[k][sub] == nil then
-              unknown[#unknown + 1] = ("%s.%s = %s"):format(k, sub, source(value, 3))
-              v[sub] = nil
-            end
-          end
-        end
-      end
-      table.sort(unknown)
+      local unknown = take_unknown(spec, SHAPES.gateways.declared)
       if spec.zones then table.sort(spec.zones) end
       local e = spec.endpointConfiguration
       if e then
@@ -261,10 +294,7 @@ function commands.export()
         end
         if next(e) == nil then spec.endpointConfiguration = nil end
       end
-      if #unknown > 0 then
-        kept_unknown[#kept + 1] = "    -- kept by the API, not known to gwlua (updates send them back unchanged):\n    --   "
-          .. table.concat(unknown, "\n    --   ") .. "\n"
-      end
+      kept_unknown[#kept + 1] = kept_comment(unknown)
       local wandb = spec.weightsAndBiasesAuth
       if wandb then
         local variable = key_variable(name)
@@ -274,8 +304,41 @@ function commands.export()
       kept[#kept + 1] = spec
     end
   end
+  -- Deployments name their gateways by name where the export has them; claims as they are.
+  local sections, counts = {}, {}
+  for _, kind in ipairs{{key = "capacity_claims", method = "list_capacity_claims", what = "capacity claims", set = {"resources", "zones"}},
+                        {key = "deployments", method = "list_deployments", what = "deployments", set = {"gatewayIds"}}} do
+    local items, note = list_kind(c, kind.method, kind.what)
+    if note then others[#others + 1] = note end
+    local body, last = {}, nil
+    for _, r in ipairs(live(items or {}, o.prefix)) do
+      if r.spec.name == last then
+        others[#others + 1] = ("-- %s (id %s) has the name of an older one; it is left out"):format(r.spec.name, r.spec.id or "?")
+      else
+        last = r.spec.name
+        local spec = {}
+        for k, v in pairs(r.spec) do
+          if k ~= "id" and k ~= "organizationId" then spec[k] = v end
+        end
+        local unknown = take_unknown(spec, SHAPES[kind.key].declared)
+        if spec.gatewayIds then
+          for i, id in ipairs(spec.gatewayIds) do spec.gatewayIds[i] = names_by_id[id:lower()] or id end
+        end
+        local set = kind.set[2] and spec[kind.set[1]] and spec[kind.set[1]][kind.set[2]] or spec[kind.set[1]]
+        if type(set) == "table" then table.sort(set) end
+        body[#body + 1] = kept_comment(unknown) .. "    " .. source(spec, 2, SHAPES[kind.key].order) .. ","
+      end
+    end
+    counts[kind.key] = #body
+    if #body > 0 then sections[#sections + 1] = ("  %s = {\n%s\n  },"):format(kind.key, table.concat(body, "\n")) end
+  end
+  local extra = ""
+  if counts.deployments > 0 or counts.capacity_claims > 0 then
+    extra = (", %d deployment%s, %d capacity claim%s"):format(counts.deployments, counts.deployments == 1 and "" or "s",
+                                                          counts.capacity_claims, counts.capacity_claims == 1 and "" or "s")
+  end
   local lines = {
-    ("-- Exported by gwlua from %s: %d gateway%s%s."):format(o.endpoint_shown, #kept, #kept == 1 and "" or "s",
+    ("-- Exported by gwlua from %s: %d gateway%s%s%s."):format(o.endpoint_shown, #kept, #kept == 1 and "" or "s", extra,
                                                              o.prefix and (" named " .. o.prefix .. "…") or ""),
     "-- Check it with `gwlua plan` on this file: it says No changes until you edit it.",
   }
@@ -288,12 +351,13 @@ function commands.export()
   lines[#lines + 1] = "return {"
   if o.prefix then lines[#lines + 1] = ("  prefix = %q,"):format(o.prefix) end
   lines[#lines + 1] = #kept == 0 and "  gateways = {}," or "  gateways = {\n" .. table.concat(body, "\n") .. "\n  },"
+  for _, section in ipairs(sections) do lines[#lines + 1] = section end
   lines[#lines + 1] = "}"
   local text = table.concat(lines, "\n") .. "\n"
   if o.out then
     local ok, err = write_file(o.out, text)
     if not ok then say("cannot write ", o.out, ": ", err) return FAILURE end
-    say(("wrote %d gateway%s to %s"):format(#kept, #kept == 1 and "" or "s", o.out))
+    say(("wrote %d gateway%s%s to %s"):format(#kept, #kept == 1 and "" or "s", extra, o.out))
   else
     io.write(text)
   end

@@ -135,6 +135,22 @@ func events(_ stdout: String) -> [[String: Any]] {
         #expect(r.status == 0, "\(r.stdout)")
     }
 
+    /// export writes all three kinds, deployments naming their gateways by name, and plan then says No changes.
+    @Test func exportWritesAllThreeKinds() throws {
+        let (sim, endpoint) = try startSim(["--order", "shuffled", "--newer-fields"])
+        defer { kill(sim.processIdentifier, SIGTERM); finish(sim) }
+        let folder = try scratch(["fleet.lua": try modelsFleet()])
+        var r = try fleetRun(["apply", "fleet.lua", "--yes"], endpoint, in: folder)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try fleetRun(["export", "--prefix", "models-", "-o", "exported.lua"], endpoint, in: folder)
+        #expect(r.status == 0 && r.stderr.contains("wrote 2 gateways, 3 deployments, 1 capacity claim to exported.lua"), "\(r.stderr)")
+        let text = try String(contentsOf: folder.appendingPathComponent("exported.lua"), encoding: .utf8)
+        #expect(text.contains(#"gatewayIds = {"models-east", "models-west"}"#), "\(text)")
+        #expect(text.contains("capacity_claims = {") && text.contains(#"instanceId = "h100-8x""#))
+        r = try fleetRun(["plan", "exported.lua", "--detailed-exitcode"], endpoint, in: folder)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    }
+
     /// Bad fleets say what and where, and nothing is sent.
     @Test func badFleetsNameThePath() throws {
         let (sim, endpoint) = try startSim([])
