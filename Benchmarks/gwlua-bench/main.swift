@@ -351,22 +351,33 @@ func benchClient(gwlua: String, seconds: Int, rounds: Int) async throws {
 /// The Lua side of `bench apply`: N specs through one c:apply, then the
 /// apply's own duration and the process's peak RSS (VmHWM).
 let applyScript = """
-local n, journal = tonumber(arg[1]), arg[2]
+local n, journal, per = tonumber(arg[1]), arg[2], tonumber(arg[3]) or 0
 local specs = {}
 for i = 1, n do
   specs[i] = {name = ("bench-%06d"):format(i), zones = {"US-EAST-04A"}, coreWeaveAuth = {},
               bodyBasedRouting = {apiType = "API_TYPE_OPENAI"},
               endpointConfiguration = {additionalDns = {("b%d.example.com"):format(i)}}}
 end
-local r = gateway.client():apply(specs, {concurrency = 32, journal = journal ~= "" and journal or nil})
-assert(r.created == n and r.failed == 0, ("created %d, failed %d"):format(r.created, r.failed))
+local fleet, total = specs, n
+if per > 0 then
+  -- A mixed fleet: `per` deployments routing to each gateway, named by the fleet's gateway names.
+  local deployments = {}
+  for i = 1, n * per do
+    local g = (i - 1) % n + 1
+    deployments[i] = {name = ("bench-d-%07d"):format(i), gatewayIds = {specs[g].name}, runtime = {engine = "vllm"},
+                      resources = {instanceType = "L40S_48GB", gpuCount = 1}, model = {name = "model-" .. i, bucket = "models"}}
+  end
+  fleet, total = {gateways = specs, deployments = deployments}, n + n * per
+end
+local r = gateway.client():apply(fleet, {concurrency = 32, journal = journal ~= "" and journal or nil})
+assert(r.created == total and r.failed == 0, ("created %d, failed %d"):format(r.created, r.failed))
 local hwm
 for line in io.lines("/proc/self/status") do hwm = hwm or line:match("^VmHWM:%s*(%d+)") end
 print(r.duration, hwm)
 """
 
 /// One `gwlua run` of the apply script against a fresh emulator: (end-to-end seconds, apply seconds, peak RSS KiB).
-func applyRun(gwlua: String, count: Int, journal: Bool) throws -> (Double, Double, Double) {
+func applyRun(gwlua: String, count: Int, journal: Bool, deploymentsPerGateway: Int = 0) throws -> (Double, Double, Double) {
     let (sim, endpoint) = try startSim(gwlua)
     defer { sim.terminate(); sim.waitUntilExit() }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gwlua-bench-apply-\(getpid())")
@@ -376,7 +387,8 @@ func applyRun(gwlua: String, count: Int, journal: Bool) throws -> (Double, Doubl
     try applyScript.write(to: script, atomically: true, encoding: .utf8)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: gwlua)
-    process.arguments = ["run", "--endpoint", endpoint, script.path, "\(count)", journal ? dir.appendingPathComponent("run.journal").path : ""]
+    process.arguments = ["run", "--endpoint", endpoint, script.path, "\(count)", journal ? dir.appendingPathComponent("run.journal").path : "",
+                         "\(deploymentsPerGateway)"]
     var env = ProcessInfo.processInfo.environment
     env["COREWEAVE_API_TOKEN"] = "bench"
     process.environment = env
@@ -405,7 +417,15 @@ func benchApply(gwlua: String, quick: Bool) throws {
                      full, journal ? ", fsynced journal" : "                 ", Double(full) / wall, wall, Double(full) / apply,
                      rss / 1024))
     }
-    print("  targets: >= 3,000 gateways/s, < 150 MiB peak RSS")
+    print("  targets: >= 5,000 gateways/s end to end at 10,000; <= 4 KiB per resource")
+    // Three kinds in play: gateways with the deployments that route to them, beside gateways alone at the same size.
+    let gateways = quick ? 300 : 1_000
+    let (mixedWall, mixedApply, mixedRSS) = try applyRun(gwlua: gwlua, count: gateways, journal: false, deploymentsPerGateway: 2)
+    let (aloneWall, aloneApply, aloneRSS) = try applyRun(gwlua: gwlua, count: gateways * 3, journal: false)
+    print(String(format: "  mixed: %d gateways + %d deployments: %6.0f resources/s end to end (%.2f s), %6.0f/s in the apply phase; peak RSS %5.1f MiB",
+                 gateways, gateways * 2, Double(gateways * 3) / mixedWall, mixedWall, Double(gateways * 3) / mixedApply, mixedRSS / 1024))
+    print(String(format: "  alone: %d gateways:                  %6.0f resources/s end to end (%.2f s), %6.0f/s in the apply phase; peak RSS %5.1f MiB",
+                 gateways * 3, Double(gateways * 3) / aloneWall, aloneWall, Double(gateways * 3) / aloneApply, aloneRSS / 1024))
     print("  memory against the number of specs (no journal):")
     var points: [(Int, Double)] = []
     for count in quick ? [500, 1_000, 2_000] : [2_500, 5_000, 10_000, 20_000] {

@@ -339,25 +339,29 @@ public enum SpecValidator {
     }
 
     static func unknownKeyMessage(_ key: String, among known: Set<String>) -> String {
-        let suggestion = known.min { editDistance($0.lowercased(), key.lowercased()) < editDistance($1.lowercased(), key.lowercased()) }
+        // By distance, then by name: a tie must not depend on the set's (per-process) order.
+        let suggestion = known.min { (editDistance($0.lowercased(), key.lowercased()), $0) < (editDistance($1.lowercased(), key.lowercased()), $1) }
         if let suggestion, editDistance(suggestion.lowercased(), key.lowercased()) <= max(2, key.count / 3) {
             return "unknown field '\(key)' (did you mean '\(suggestion)'?)"
         }
         return "unknown field '\(key)'; known fields: \(known.sorted().joined(separator: ", "))"
     }
 
+    /// Edits between `a` and `b`, a swap of two neighbours counting as one (`mni` is one from `min`, two from `max`).
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.utf8), b = Array(b.utf8)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
+        var beforePrevious = Array(repeating: 0, count: b.count + 1)
         var previous = Array(0...b.count)
         var current = previous
         for i in 1...a.count {
             current[0] = i
             for j in 1...b.count {
                 current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { current[j] = min(current[j], beforePrevious[j - 2] + 1) }
             }
-            swap(&previous, &current)
+            (beforePrevious, previous, current) = (previous, current, beforePrevious)
         }
         return previous[b.count]
     }

@@ -17,6 +17,8 @@ struct StoredResource: Codable, Sendable, SimLifecycle {
     var fate: StoredGateway.Fate?
     var goneAt: Date?
     var errorSeen: Bool?
+    /// Whether a read has shown the deployment READY with ResourcesApplied still False (`--applied-after`).
+    var notAppliedSeen: Bool?
 
     var name: String { fields["name"]?.stringValue ?? "" }
 }
@@ -85,6 +87,7 @@ extension SimStore {
         r.readyAt = now.addingTimeInterval(configuration.updatingSeconds ?? configuration.readyAfter)
         r.phase = .updating
         r.fate = .ready
+        r.notAppliedSeen = nil
         resources[r.id] = r
         try persist()
         return render(r, now: now)
@@ -130,6 +133,7 @@ extension SimStore {
     private func shown(_ r: StoredResource, now: Date) -> Resource {
         let answer = render(r, now: now)
         if answer.statusCode == .error, r.errorSeen != true { resources[r.id]?.errorSeen = true }
+        if answer.statusCode == .ready, !answer.isDone, r.notAppliedSeen != true { resources[r.id]?.notAppliedSeen = true }
         return answer
     }
 
@@ -160,7 +164,9 @@ extension SimStore {
         switch r.kind {
         case .deployment:
             if configuration.resourcesAppliedCondition {
-                let applied = ready && now >= r.readyAt.addingTimeInterval(configuration.appliedAfter)
+                // At least one reader sees READY with the condition False, however late it polls: tests count on it, not on timing.
+                let applied = ready && (configuration.appliedAfter == 0
+                    || (r.notAppliedSeen == true && now >= r.readyAt.addingTimeInterval(configuration.appliedAfter)))
                 conditions.append(condition(Resource.resourcesApplied, applied, applied ? "Applied" : "Applying",
                                             applied ? "every resource is applied" : "resources are being applied"))
             }

@@ -60,6 +60,9 @@ struct PlanCommand: ParsableCommand {
         discussion: """
         A fleet file is Lua returning the wanted gateways: a list of specs, or
         {gateways = {...}, prefix = "team-", prune = true}. It may compute them (loops, CSV reads).
+        It may also hold the deployments that route to them and the capacity claims they run on:
+        {gateways = {...}, deployments = {...}, capacity_claims = {...}}; a deployment's gatewayIds
+        may name the fleet's gateways.
         Symbols: + create, ~ update, -/+ replace, - delete, ! a note. With --detailed-exitcode the
         exit status is 0 for no changes, 2 for changes pending and 1 for an error, so CI catches drift.
         """

@@ -179,6 +179,12 @@ func resourceIssues(_ doc: JSONValue, _ kind: ResourceKind = .deployment, parame
         ])
     }
 
+    /// A misspelling is matched to one field whatever the process's set order: `mni` was 'min' or 'max' at random.
+    @Test func suggestionsAreDeterministicAndCountSwapsAsOneEdit() {
+        #expect(resourceIssues(deployment(["autoscaling.mni": 1])) == ["autoscaling.mni: unknown field 'mni' (did you mean 'min'?)"])
+        #expect(resourceIssues(deployment(["autoscaling.mxa": 1])) == ["autoscaling.mxa: unknown field 'mxa' (did you mean 'max'?)"])
+    }
+
     @Test func answersKeepUnknownFieldsAndUpdatesSendThemBack() throws {
         var answer = try ResourceSpec(kind: .deployment, json: deployment(), at: "spec")
         answer[path: "runtime.quantization"] = "fp8"
