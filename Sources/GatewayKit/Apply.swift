@@ -163,7 +163,16 @@ public enum Applier {
         let created = outcomes.indices.filter { outcomes[$0].kind == .gateway && outcomes[$0].action == .create && outcomes[$0].ok }
         guard !created.isEmpty else { return }
         let all: [Gateway]
-        do { all = try await client.list() } catch {
+        do {
+            // Names first: only when a created name has more than one live gateway is the whole list read.
+            let names = Set(created.map { outcomes[$0].name })
+            var seen: [String: Int] = [:]
+            for listed in try await client.listNames(.gateway) where !listed.deleting && names.contains(listed.name) {
+                seen[listed.name, default: 0] += 1
+            }
+            guard seen.values.contains(where: { $0 > 1 }) else { return }
+            all = try await client.list()
+        } catch {
             for i in created {
                 outcomes[i].planNote = "could not check for duplicates from overlapping runs (\(error)); the next plan names any"
             }

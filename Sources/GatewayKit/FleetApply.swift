@@ -178,7 +178,16 @@ extension Applier {
         let created = outcomes.indices.filter { outcomes[$0].kind == kind && outcomes[$0].action == .create && outcomes[$0].ok }
         guard !created.isEmpty else { return }
         let all: [Resource]
-        do { all = try await client.list(kind) } catch {
+        do {
+            // Names first, as for gateways: the whole list only when a created name has company.
+            let names = Set(created.map { outcomes[$0].name })
+            var seen: [String: Int] = [:]
+            for listed in try await client.listNames(kind) where !listed.deleting && names.contains(listed.name) {
+                seen[listed.name, default: 0] += 1
+            }
+            guard seen.values.contains(where: { $0 > 1 }) else { return }
+            all = try await client.list(kind)
+        } catch {
             for i in created { outcomes[i].planNote = "could not check for duplicates from overlapping runs (\(error)); the next plan names any" }
             return
         }

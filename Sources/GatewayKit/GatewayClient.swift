@@ -330,7 +330,10 @@ public final class GatewayClient: Sendable {
                 APIMetrics.shared.answered(status)
                 logger.debug("\(method) \(path) -> \(status) in \(Self.milliseconds(clock.now - started)) ms (attempt \(attempt))")
                 if (200..<300).contains(status) {
-                    do { return try WireJSON.decode(T.self, from: data) } catch {
+                    do {
+                        if let raw = T.self as? RawJSONDecodable.Type, let value = try raw.init(data: data) as? T { return value }
+                        return try WireJSON.decode(T.self, from: data)
+                    } catch {
                         throw APIError(code: .transport, httpStatus: status,
                                        message: "the answer to \(method) \(path) is not the expected JSON: \(Self.describe(error))")
                     }

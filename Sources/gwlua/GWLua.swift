@@ -33,6 +33,7 @@ struct GWLua: ParsableCommand {
     /// argument parser's walk over every command, whose reflection was most of
     /// start-up; the parser still reads gwlua's options when there are any.
     static func main() {
+        Allocator.configure()
         let argv = CommandLine.arguments
         // `--version --json` is not a combination the parser's built-in --version knows.
         let words = argv.dropFirst()
@@ -240,3 +241,25 @@ enum VersionReport {
         ]).compactText
     }
 }
+
+
+/// The C allocator's settings, made before any thread starts.
+enum Allocator {
+    /// One malloc arena, unless MALLOC_ARENA_MAX says otherwise. glibc gives each thread that meets
+    /// contention an arena of its own (up to 8 per core), and the memory freed in one stays there: an
+    /// apply's answers are parsed on NIO's threads and the cooperative pool, so a batch of 10,000
+    /// gateways peaked at 157 MiB with the default and 131 MiB with one arena, at the same speed
+    /// (`scripts/bench apply`; docs/architecture.md, "Memory").
+    static func configure() {
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
+        _ = glibcMallopt(arenaMaxParameter, 1)
+    }
+
+    /// `M_ARENA_MAX` in glibc's <malloc.h>, which Swift's Glibc module does not bring in.
+    static let arenaMaxParameter: Int32 = -8
+}
+
+/// glibc's `int mallopt(int param, int value)` (<malloc.h>, not in Swift's Glibc module).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+

@@ -1,5 +1,5 @@
 import Foundation
-import GatewayKit
+@testable import GatewayKit
 import Testing
 
 let gatewayID = "7f1c2a3b-0d4e-4f5a-8b6c-1d2e3f4a5b6c"
@@ -208,5 +208,24 @@ func resourceIssues(_ doc: JSONValue, _ kind: ResourceKind = .deployment, parame
         #expect(throws: (any Error).self) { try Resource.list(.capacityClaim, ["claims": [item]]) }
         let one = try Resource.fromEnvelope(.capacityClaim, ["capacityClaim": item])
         #expect(one.statusCode == .ready && one.status["allocatedInstances"] == 2)
+    }
+}
+
+/// The convergence check reads a list answer for names, ids and DELETING only; it must read
+/// them as the full reader does, under either list key, and skip everything else.
+@Suite struct ListSkeletonTests {
+    @Test func namesIdsAndDeletingAreReadAndTheRestSkipped() throws {
+        let answer: JSONValue = ["items": [
+            ["spec": ["name": "a", "id": "1", "zones": ["US-EAST-04A"], "endpointConfiguration": ["additionalDns": ["x.example.com"]]],
+             "status": ["status": "STATUS_READY", "conditions": [["type": "Ready", "status": "True"]], "endpoints": ["https://a"]]],
+            ["spec": ["name": "b\u{e9}", "id": "2"], "status": ["status": "STATUS_DELETING"]],
+            ["spec": ["id": "3"], "status": [:]],
+        ]]
+        let names = try ListSkeletonBuilder.names(in: try answer.serialized(), keys: ["items"])
+        #expect(names == [ListedName(name: "a", id: "1", deleting: false), ListedName(name: "b\u{e9}", id: "2", deleting: true)])
+        let claims: JSONValue = ["capacityClaims": [["spec": ["name": "c", "resources": ["zones": ["Z"]]], "status": ["status": "STATUS_READY"]]]]
+        #expect(try ListSkeletonBuilder.names(in: try claims.serialized(), keys: ["items", "capacityClaims"]).map(\.name) == ["c"])
+        #expect(try ListSkeletonBuilder.names(in: Data("{}".utf8), keys: ["items"]).isEmpty)
+        #expect(throws: (any Error).self) { try ListSkeletonBuilder.names(in: Data("{\"items\": [".utf8), keys: ["items"]) }
     }
 }
