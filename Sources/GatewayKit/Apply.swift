@@ -191,29 +191,48 @@ public enum Applier {
             var deleted: [String] = []
             for g in younger {
                 guard let id = g.spec.id else { continue }
-                try? await journal?.append(JournalRecord(event: "intent", action: "delete", name: g.spec.name, id: id,
-                                                         message: "younger duplicate of \(kept.spec.id ?? "?")"))
-                let ok: Bool
-                do { _ = try await client.delete(id); ok = true } catch let error as APIError where error.code == .notFound {
-                    ok = true  // another run deleted it first
-                } catch {
-                    ok = false
+                if await deleteDuplicate(.gateway, name: g.spec.name, id: id, keptID: kept.spec.id, client: client, journal: journal) {
+                    deleted.append(id)
                 }
-                try? await journal?.append(JournalRecord(event: "outcome", action: "delete", name: g.spec.name, id: id, ok: ok))
-                if ok { deleted.append(id) }
             }
             guard !deleted.isEmpty else { continue }
             if deleted.contains(ours) {
                 outcomes[i].gateway = kept
                 outcomes[i].id = kept.spec.id
-                outcomes[i].planNote = "an overlapping run made \(outcomes[i].name) first (id \(kept.spec.id ?? "?")); "
-                    + "this run's gateway \(ours) was deleted as its younger duplicate"
-            } else {
-                outcomes[i].planNote = "deleted \(deleted.count) younger duplicate\(deleted.count == 1 ? "" : "s") "
-                    + "(\(deleted.joined(separator: ", "))) made by an overlapping run"
             }
+            outcomes[i].planNote = convergeNote(.gateway, name: outcomes[i].name, ours: ours, keptID: kept.spec.id, deleted: deleted)
             onEvent(.converged(outcomes[i], kept: kept, deleted: deleted))
         }
+    }
+
+    /// Deletes a younger duplicate, journalled as intent and outcome; true when it is gone (or already was).
+    static func deleteDuplicate(_ kind: ResourceKind, name: String, id: String, keptID: String?, client: GatewayClient,
+                                journal: Journal?) async -> Bool {
+        var intent = JournalRecord(event: "intent", action: "delete", name: name, id: id, message: "younger duplicate of \(keptID ?? "?")")
+        intent.kind = kind == .gateway ? nil : kind.rawValue
+        try? await journal?.append(intent)
+        let ok: Bool
+        do {
+            if kind == .gateway { _ = try await client.delete(id) } else { _ = try await client.delete(kind, id) }
+            ok = true
+        } catch let error as APIError where error.code == .notFound {
+            ok = true  // another run deleted it first
+        } catch {
+            ok = false
+        }
+        var record = JournalRecord(event: "outcome", action: "delete", name: name, id: id, ok: ok)
+        record.kind = intent.kind
+        try? await journal?.append(record)
+        return ok
+    }
+
+    /// What an item's note says after convergence deleted `deleted` (this run's `ours` among them, or not).
+    static func convergeNote(_ kind: ResourceKind, name: String, ours: String, keptID: String?, deleted: [String]) -> String {
+        if deleted.contains(ours) {
+            return "an overlapping run made \(kind == .gateway ? "" : kind.noun + " ")\(name) first (id \(keptID ?? "?")); "
+                + "this run's \(kind == .gateway ? "gateway " : "")\(ours) was deleted as its younger duplicate"
+        }
+        return "deleted \(deleted.count) younger duplicate\(deleted.count == 1 ? "" : "s") (\(deleted.joined(separator: ", "))) made by an overlapping run"
     }
 
     static func perform(_ item: PlanItem, index: Int, client: GatewayClient, journal: Journal?,

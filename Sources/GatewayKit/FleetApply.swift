@@ -201,31 +201,16 @@ extension Applier {
             var deleted: [String] = []
             for r in younger {
                 guard let id = r.spec.id else { continue }
-                var intent = JournalRecord(event: "intent", action: "delete", name: r.spec.name, id: id,
-                                           message: "younger duplicate of \(kept.spec.id ?? "?")")
-                intent.kind = kind.rawValue
-                try? await journal?.append(intent)
-                let ok: Bool
-                do { _ = try await client.delete(kind, id); ok = true } catch let error as APIError where error.code == .notFound {
-                    ok = true
-                } catch {
-                    ok = false
+                if await deleteDuplicate(kind, name: r.spec.name, id: id, keptID: kept.spec.id, client: client, journal: journal) {
+                    deleted.append(id)
                 }
-                var record = JournalRecord(event: "outcome", action: "delete", name: r.spec.name, id: id, ok: ok)
-                record.kind = kind.rawValue
-                try? await journal?.append(record)
-                if ok { deleted.append(id) }
             }
             guard !deleted.isEmpty else { continue }
             if deleted.contains(ours) {
                 outcomes[i].resource = kept
                 outcomes[i].id = kept.spec.id
-                outcomes[i].planNote = "an overlapping run made \(kind.noun) \(outcomes[i].name) first (id \(kept.spec.id ?? "?")); "
-                    + "this run's \(ours) was deleted as its younger duplicate"
-            } else {
-                outcomes[i].planNote = "deleted \(deleted.count) younger duplicate\(deleted.count == 1 ? "" : "s") "
-                    + "(\(deleted.joined(separator: ", "))) made by an overlapping run"
             }
+            outcomes[i].planNote = convergeNote(kind, name: outcomes[i].name, ours: ours, keptID: kept.spec.id, deleted: deleted)
             onEvent(.convergedResource(outcomes[i], deleted: deleted))
         }
     }

@@ -219,24 +219,33 @@ enum PlanApply {
         var issues: [ValidationIssue] = []
         var context = context
         for (i, document) in documents.enumerated() {
-            let at = "\(label)[\(i + 1)]"
             context.keptUnknownPaths = i < kept.count ? kept[i] : []
             let result = ResourceValidator.validate(document, kind: kind, context: context)
-            for var issue in result.issues {
-                issue.path = issue.path.isEmpty ? at : "\(at).\(issue.path)"
-                issues.append(issue)
-            }
-            if let prefix, case .string(let name)? = document["name"], !name.hasPrefix(prefix) {
-                issues.append(ValidationIssue(path: "\(at).name", message: "'\(name)' does not start with the prefix '\(prefix)' this apply manages"))
-            }
+            place(result.issues, at: "\(label)[\(i + 1)]", of: document, prefix: prefix, into: &issues)
             if let spec = result.spec { specs.append(spec) }
         }
-        issues += Planner.duplicateNameIssues(documents.enumerated().map { i, doc -> String in
-            if case .string(let name)? = doc["name"] { return name }
-            return "\u{0}unnamed-\(i)"
-        }, label: label)
-        if issues.contains(where: { $0.severity == .error }) { throw SpecValidationError(issues: issues, noun: "fleet") }
+        try finish(documents, label: label, issues: issues, noun: "fleet")
         return specs
+    }
+
+    /// A document's issues under `at` (its place in the list), and the prefix rule for its name.
+    static func place(_ found: [ValidationIssue], at: String, of document: JSONValue, prefix: String?, into issues: inout [ValidationIssue]) {
+        for var issue in found {
+            issue.path = issue.path.isEmpty ? at : "\(at).\(issue.path)"
+            issues.append(issue)
+        }
+        if let prefix, case .string(let name)? = document["name"], !name.hasPrefix(prefix) {
+            issues.append(ValidationIssue(path: "\(at).name", message: "'\(name)' does not start with the prefix '\(prefix)' this apply manages"))
+        }
+    }
+
+    /// Adds the list's duplicate names; throws the validation error when any issue is an error, so nothing is sent.
+    static func finish(_ documents: [JSONValue], label: String, issues: [ValidationIssue], noun: String) throws {
+        let all = issues + Planner.duplicateNameIssues(documents.enumerated().map { i, doc -> String in
+            if case .string(let name)? = doc["name"] { return name }
+            return "\u{0}unnamed-\(i)"  // unnamed specs are reported by validation, not as duplicates
+        }, label: label)
+        if all.contains(where: { $0.severity == .error }) { throw SpecValidationError(issues: all, noun: noun) }
     }
 
     /// The list at `index` as untyped documents (read raw: no user code runs).
@@ -267,20 +276,10 @@ enum PlanApply {
                 continue
             }
             let result = SpecValidator.validate(document, context: context)
-            for var issue in result.issues {
-                issue.path = issue.path.isEmpty ? "\(label)[\(i + 1)]" : "\(label)[\(i + 1)].\(issue.path)"
-                issues.append(issue)
-            }
-            if let prefix, case .string(let name)? = document["name"], !name.hasPrefix(prefix) {
-                issues.append(ValidationIssue(path: "\(label)[\(i + 1)].name", message: "'\(name)' does not start with the prefix '\(prefix)' this apply manages"))
-            }
+            place(result.issues, at: "\(label)[\(i + 1)]", of: document, prefix: prefix, into: &issues)
             if let spec = result.spec { specs.append(spec) }
         }
-        issues += Planner.duplicateNameIssues(documents.enumerated().map { i, doc -> String in
-            if case .string(let name)? = doc["name"] { return name }
-            return "\u{0}unnamed-\(i)"  // unnamed specs are reported by validation, not as duplicates
-        }, label: label)
-        if issues.contains(where: { $0.severity == .error }) { throw SpecValidationError(issues: issues) }
+        try finish(documents, label: label, issues: issues, noun: "gateway")
         return specs
     }
 
