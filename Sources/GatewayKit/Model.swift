@@ -98,12 +98,15 @@ public struct GatewaySpec: JSONRepresentable, Sendable, Hashable {
     /// The value at a field path (`trafficPolicy`, `endpointConfiguration.originShield`);
     /// setting nil removes it, setting a value makes the records on the way.
     public subscript(path path: String) -> JSONValue? {
-        get {
-            var value: JSONValue? = .object(fields)
-            for part in path.split(separator: ".") { value = value?[String(part)] }
-            return value
-        }
+        get { Self.value(at: path, in: fields) }
         set { fields = Self.setting(newValue, at: path.split(separator: ".").map(String.init)[...], in: fields) }
+    }
+
+    /// The value at a dotted path in a record's fields (nil when any part is missing).
+    static func value(at path: String, in fields: [String: JSONValue]) -> JSONValue? {
+        var value: JSONValue? = .object(fields)
+        for part in path.split(separator: ".") { value = value?[String(part)] }
+        return value
     }
 
     static func setting(_ value: JSONValue?, at path: ArraySlice<String>, in fields: [String: JSONValue]) -> [String: JSONValue] {

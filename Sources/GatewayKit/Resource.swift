@@ -36,11 +36,7 @@ public struct ResourceSpec: Sendable, Hashable, CustomStringConvertible {
 
     /// The value at a field path (`runtime.engine`).
     public subscript(path path: String) -> JSONValue? {
-        get {
-            var value: JSONValue? = .object(fields)
-            for part in path.split(separator: ".") { value = value?[String(part)] }
-            return value
-        }
+        get { GatewaySpec.value(at: path, in: fields) }
         set { fields = GatewaySpec.setting(newValue, at: path.split(separator: ".").map(String.init)[...], in: fields) }
     }
 
