@@ -150,7 +150,8 @@ enum PlanApply {
     /// Validates every spec (with the server's zone list and the kinds' parameters), then plans against
     /// what exists. With a prefix, only resources whose names start with it are
     /// considered (matched or pruned), and every spec's name must carry it.
-    static func makePlan(_ c: LuaGatewayClient, _ call: LuaCall, scope: Scope) throws -> Plan {
+    /// `fingerprint`: whether the plan needs one (c:plan shows it; c:apply only checks it against `expect`).
+    static func makePlan(_ c: LuaGatewayClient, _ call: LuaCall, scope: Scope, fingerprint: Bool = true) throws -> Plan {
         let input = try readFleet(call, 2)
         let client = c.client
         let deploymentsGiven = input.managing.contains(.deployment), claimsGiven = input.managing.contains(.capacityClaim)
@@ -205,6 +206,7 @@ enum PlanApply {
             }
             plan.items = plan.items.filter { targets.contains($0.name) }
         }
+        guard fingerprint else { return plan }
         let managedExisting = (input.managing.contains(.deployment) ? deployments : []) + (input.managing.contains(.capacityClaim) ? claims : [])
         plan.fingerprint = PlanFingerprint(desired: specs, scope: scope.json, existing: existing,
                                            resources: (resources[.capacityClaim] ?? []) + (resources[.deployment] ?? []),
@@ -320,7 +322,9 @@ enum PlanApply {
         if options.has("journal"), settings.safe {
             throw LuaError.runtime("apply's journal option is disabled by --safe (the host gives one with --journal)")
         }
-        let plan = try makePlan(c, call, scope: try Scope(options, function: PlanApply.applyOptions.function))
+        // The fingerprint (the JSON of every spec, digested) only when there is one to compare it with.
+        let plan = try makePlan(c, call, scope: try Scope(options, function: PlanApply.applyOptions.function),
+                                fingerprint: options.has("expect") || settings.dryRun || options.bool("dry_run") == true)
         if let expected = options.record("expect"), let now = plan.fingerprint,
            let stale = PlanFingerprint(desired: expected["desired"] ?? "", existing: expected["existing"] ?? "").staleness(against: now) {
             throw LuaAPIError(error: APIError(code: .stalePlan, message: "\(stale); nothing was changed: plan again"))
