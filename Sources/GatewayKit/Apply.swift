@@ -62,6 +62,18 @@ public struct ApplyOutcome: Sendable {
     }
 }
 
+extension ApplyOutcome {
+    /// An outcome for plan item `item` (at `index`) from what the plan knows of it: its kind, name and id; no answer yet.
+    init(_ item: PlanItem, index: Int, ok: Bool = false, skipped: Bool = false, error: APIError? = nil, planNote: String? = nil) {
+        self.init(index: index, action: item.action, name: item.name, id: item.id, ok: ok, skipped: skipped, gateway: nil,
+                  error: error, seconds: 0, planNote: planNote)
+        kind = item.kind
+    }
+
+    /// The error of an item a stopped run never started.
+    static let notStarted = APIError(code: .cancelled, message: "not started: the run was stopped before it")
+}
+
 /// What an apply reports while it runs: each item's outcome, and the statuses a
 /// wait passes through (STATUS_ERROR is recoverable, and people want to see it).
 public enum ApplyEvent: Sendable {
@@ -108,9 +120,8 @@ public enum Applier {
                 let done = item.kind == .gateway ? item.existing?.status.status == .ready : item.existingResource?.isDone == true
                 let needsWork = item.action != .unchanged || (options.wait && !done && item.blockedBy.isEmpty)
                 if !needsWork {
-                    var outcome = ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: true,
-                                               skipped: false, gateway: item.existing, error: nil, seconds: 0, planNote: item.note)
-                    (outcome.kind, outcome.resource) = (item.kind, item.existingResource)
+                    var outcome = ApplyOutcome(item, index: index, ok: true, planNote: item.note)
+                    (outcome.gateway, outcome.resource) = (item.existing, item.existingResource)
                     record(outcome)
                     continue
                 }
@@ -119,11 +130,7 @@ public enum Applier {
                     record(done)
                 }
                 if control.isStopped || Task.isCancelled {
-                    var outcome = ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: false, skipped: true,
-                                               gateway: nil, error: APIError(code: .cancelled, message: "not started: the run was stopped before it"),
-                                               seconds: 0)
-                    outcome.kind = item.kind
-                    record(outcome)
+                    record(ApplyOutcome(item, index: index, skipped: true, error: ApplyOutcome.notStarted))
                     continue
                 }
                 var item = item
@@ -239,9 +246,7 @@ public enum Applier {
                         options: ApplyOptions, onStatus: @escaping @Sendable (Gateway) -> Void) async -> ApplyOutcome {
         let clock = ContinuousClock()
         let start = clock.now
-        var outcome = ApplyOutcome(index: index, action: item.action, name: item.name, id: item.id, ok: false,
-                                   skipped: false, gateway: nil, error: nil, seconds: 0, planNote: item.note)
-        outcome.kind = item.kind
+        var outcome = ApplyOutcome(item, index: index, planNote: item.note)
         let kindLabel = item.kind == .gateway ? nil : item.kind.rawValue
         do {
             if let journal, item.action != .unchanged {

@@ -24,10 +24,7 @@ extension Applier {
             items.indices.filter { items[$0].kind == .gateway && isDelete($0) },
             items.indices.filter { items[$0].kind == .capacityClaim && isDelete($0) },
         ]
-        var ids: [String: String] = [:]
-        for item in items where item.kind == .gateway && item.action != .delete && item.action != .replace {
-            if let id = item.existing?.spec.id { ids[item.name] = id }
-        }
+        var ids = plan.gatewayIDs
         let wantedGateways = items.compactMap { $0.kind == .gateway ? $0.desired : nil }
         var outcomes: [ApplyOutcome?] = Array(repeating: nil, count: items.count)
         var announced = false
@@ -44,27 +41,21 @@ extension Applier {
                     guard let spec = sub.items[i].desiredResource else { continue }
                     let resolved = Planner.resolvingGateways(spec, ids)
                     sub.items[i].desiredResource = resolved
-                    let missing = (resolved.fields["gatewayIds"]?.stringList ?? []).filter { !isUUIDText($0) }
+                    let missing = (resolved.fields["gatewayIds"]?.stringList ?? []).filter { !$0.withUTF8Bytes(SpecValidator.isUUID(bytes:)) }
                     if !missing.isEmpty { unresolved[i] = missing.joined(separator: ", ") }
                 }
             }
             // Gateways can only go once no deployment routes to them.
             if number == 2, !phases[3].isEmpty { phaseOptions.wait = true }
-            let indexMap = phase
             let ready = sub.items.indices.filter { unresolved[$0] == nil }
-            var runnable = Plan(items: ready.map { sub.items[$0] })
-            runnable.fingerprint = nil
+            let runnable = Plan(items: ready.map { sub.items[$0] })
             for (i, names) in unresolved {
-                var outcome = ApplyOutcome(index: indexMap[i], action: sub.items[i].action, name: sub.items[i].name, id: sub.items[i].id,
-                                           ok: false, skipped: false, gateway: nil,
-                                           error: APIError(code: .failedPrecondition,
-                                                           message: "its gateway \(names) was not made by this apply, so the deployment was not sent"),
-                                           seconds: 0)
-                outcome.kind = .deployment
+                let outcome = ApplyOutcome(sub.items[i], index: phase[i], error: APIError(
+                    code: .failedPrecondition, message: "its gateway \(names) was not made by this apply, so the deployment was not sent"))
                 outcomes[outcome.index] = outcome
                 onEvent(.outcome(outcome))
             }
-            let map = ready.map { indexMap[$0] }
+            let map = ready.map { phase[$0] }
             var done = await run(runnable, client: client, journal: journal, options: phaseOptions, control: control,
                                  announce: !announced) { event in
                 // A deployment refused for a gateway that went meanwhile is tried again below: not reported yet.
@@ -100,10 +91,7 @@ extension Applier {
         }
         // Phases not reached (a stop): each item says so.
         for i in outcomes.indices where outcomes[i] == nil {
-            var outcome = ApplyOutcome(index: i, action: items[i].action, name: items[i].name, id: items[i].id, ok: false, skipped: true,
-                                       gateway: nil, error: APIError(code: .cancelled, message: "not started: the run was stopped before it"),
-                                       seconds: 0)
-            outcome.kind = items[i].kind
+            let outcome = ApplyOutcome(items[i], index: i, skipped: true, error: ApplyOutcome.notStarted)
             outcomes[i] = outcome
             onEvent(.outcome(outcome))
         }
@@ -124,11 +112,6 @@ extension Applier {
         for spec in wanted {
             if let kept = Gateway.matching(spec, in: byName[spec.name] ?? []).first?.spec.id { ids[spec.name] = kept }
         }
-    }
-
-    static func isUUIDText(_ text: String) -> Bool {
-        var t = text
-        return t.withUTF8(SpecValidator.isUUID(bytes:))
     }
 
     /// One deployment or claim item: create, update (whole spec over what it

@@ -58,10 +58,7 @@ extension Planner {
         // Prune reaches only the kinds the fleet names: a gateway-only fleet never deletes claims.
         func pruning(_ kind: ResourceKind) -> Bool { prune && managing.contains(kind) }
         let gatewayPlan = plan(desired: gateways, existing: existingGateways, prune: pruning(.gateway), replace: replace)
-        var ids: [String: String] = [:]
-        for item in gatewayPlan.items where item.action != .delete && item.action != .replace {
-            if let id = item.existing?.spec.id { ids[item.name] = id }
-        }
+        let ids = gatewayPlan.gatewayIDs
         let resolved = deployments.map { resolvingGateways($0, ids) }
         let claimItems = planResources(.capacityClaim, desired: claims, existing: existingClaims, prune: pruning(.capacityClaim))
         var deploymentItems = planResources(.deployment, desired: resolved, existing: existingDeployments, prune: pruning(.deployment))
@@ -78,7 +75,7 @@ extension Planner {
             if let id = item.existingResource?.spec.id { touched.insert(id) }
             guard item.action != .delete, let position = item.position,
                   let wanted = resolved[position].fields["gatewayIds"]?.stringList else { continue }
-            for ref in wanted { routes[(ids[ref] ?? ref).lowercased(), default: []].append(item.name) }
+            for ref in wanted { routes[ref.lowercased(), default: []].append(item.name) }
         }
         for d in existingDeployments where d.statusCode != .deleting && !(d.spec.id.map(touched.contains) ?? false) {
             for ref in d.spec.fields["gatewayIds"]?.stringList ?? [] { routes[ref.lowercased(), default: []].append(d.spec.name) }
@@ -92,5 +89,17 @@ extension Planner {
         func phase(_ items: [PlanItem], deletes: Bool) -> [PlanItem] { items.filter { ($0.action == .delete) == deletes } }
         return Plan(items: phase(gatewayItems, deletes: false) + phase(claimItems, deletes: false) + phase(deploymentItems, deletes: false)
                     + phase(deploymentItems, deletes: true) + phase(gatewayItems, deletes: true) + phase(claimItems, deletes: true))
+    }
+}
+
+extension Plan {
+    /// The ids of the gateways the plan keeps, by name (those it creates or replaces have none yet): what the fleet's
+    /// gateway names in deployments resolve to.
+    public var gatewayIDs: [String: String] {
+        var ids: [String: String] = [:]
+        for item in items where item.kind == .gateway && item.action != .delete && item.action != .replace {
+            if let id = item.existing?.spec.id { ids[item.name] = id }
+        }
+        return ids
     }
 }

@@ -1,12 +1,10 @@
 /// The outcome of validating a deployment or capacity claim: its normalised fields
 /// when there is no error, and every issue found.
-public struct ResourceValidation: Sendable {
+public struct ResourceValidation: Sendable, ValidationReport {
     public var kind: ResourceKind
     public var spec: ResourceSpec?
     public var issues: [ValidationIssue]
 
-    public var errors: [ValidationIssue] { issues.filter { $0.severity == .error } }
-    public var warnings: [ValidationIssue] { issues.filter { $0.severity == .warning } }
     public var isValid: Bool { spec != nil }
 }
 
@@ -142,18 +140,17 @@ public enum ResourceValidator {
         for rule in field.rules {
             switch rule {
             case .label:
-                var t = text
-                if t.isEmpty { error("\(field.name) must not be empty") } else if !t.withUTF8(SpecValidator.isDNSLabel(bytes:)) {
+                if text.isEmpty { error("\(field.name) must not be empty") } else if !text.withUTF8Bytes(SpecValidator.isDNSLabel(bytes:)) {
                     error("'\(text)' is not a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63")
                 }
             case .gatewayReference:
-                var t = text
-                if t.isEmpty { error("a gateway id must not be empty") } else if !t.withUTF8(SpecValidator.isUUID(bytes:)),
+                let isID = text.withUTF8Bytes(SpecValidator.isUUID(bytes:))
+                if text.isEmpty { error("a gateway id must not be empty") } else if !isID,
                     !context.gatewayNames.contains(text) {
                     error(context.gatewayNames.isEmpty
                           ? "'\(text)' is not a gateway id (a UUID); in a fleet file, name one of its gateways"
                           : "'\(text)' is neither a gateway id (a UUID) nor one of the fleet's gateways (\(context.gatewayNames.sorted().joined(separator: ", ")))")
-                } else if let known = parameters?.gatewayIds, t.withUTF8(SpecValidator.isUUID(bytes:)),
+                } else if let known = parameters?.gatewayIds, isID,
                           !known.contains(where: { $0.caseInsensitiveEquals(text) }) {
                     issues.append(ValidationIssue(path: at, message: "gateway '\(text)' is not among those the parameters list", severity: .warning))
                 }

@@ -55,10 +55,20 @@ public struct SpecValidation: Sendable {
     public var spec: GatewaySpec?
     public var issues: [ValidationIssue]
 
-    public var errors: [ValidationIssue] { issues.filter { $0.severity == .error } }
-    public var warnings: [ValidationIssue] { issues.filter { $0.severity == .warning } }
     public var isValid: Bool { spec != nil }
 }
+
+/// What a validation found, split by severity (for gateways and the other kinds alike).
+public protocol ValidationReport {
+    var issues: [ValidationIssue] { get }
+}
+
+extension ValidationReport {
+    public var errors: [ValidationIssue] { issues.filter { $0.severity == .error } }
+    public var warnings: [ValidationIssue] { issues.filter { $0.severity == .warning } }
+}
+
+extension SpecValidation: ValidationReport {}
 
 /// Validates CreateGateway requests against every rule docs/lua-api.md lists ("Issues"), reporting all
 /// problems at once.

@@ -30,10 +30,7 @@ extension SimStore {
     func createResource(_ kind: ResourceKind, _ fields: [String: JSONValue], fate: StoredGateway.Fate, now: Date) throws -> Resource {
         purge(now: now)
         let name = fields["name"]?.stringValue ?? ""
-        if configuration.resourceNames == .unique,
-           resources.values.contains(where: { $0.kind == kind && $0.name == name && $0.phase != .deleting }) {
-            throw Failure.nameTaken(kind, name)
-        }
+        if isTaken(kind, name) { throw Failure.nameTaken(kind, name) }
         if kind == .deployment { try checkGatewayReferences(fields) }
         let id = GatewaySpec.newID()
         var fields = fields
@@ -75,10 +72,7 @@ extension SimStore {
                                       refused.map { FieldViolation(field: $0.path, description: "immutable: only resources.instanceCount changes in place") })
             }
         }
-        if configuration.resourceNames == .unique, let name = fields["name"]?.stringValue, name != r.name,
-           resources.values.contains(where: { $0.kind == kind && $0.name == name && $0.phase != .deleting }) {
-            throw Failure.nameTaken(kind, name)
-        }
+        if let name = fields["name"]?.stringValue, name != r.name, isTaken(kind, name) { throw Failure.nameTaken(kind, name) }
         var fields = fields
         fields["id"] = .string(r.id)
         fields["organizationId"] = .string(configuration.organizationId)
@@ -115,11 +109,17 @@ extension SimStore {
         }.map(\.name)
     }
 
+    /// Whether `--resource-names unique` refuses `name` for a new (or renamed) resource of `kind`.
+    private func isTaken(_ kind: ResourceKind, _ name: String) -> Bool {
+        configuration.resourceNames == .unique
+            && resources.values.contains { $0.kind == kind && $0.name == name && $0.phase != .deleting }
+    }
+
     /// Every gateway a deployment names must exist and not be going.
     private func checkGatewayReferences(_ fields: [String: JSONValue]) throws {
         var violations: [FieldViolation] = []
         for (i, id) in (fields["gatewayIds"]?.stringList ?? []).enumerated() {
-            if !liveGatewayIDs().contains(id.lowercased()) {
+            if !isLiveGateway(id) {
                 let why = hasGateway(id) ? "gateway '\(id)' is being deleted" : "no gateway '\(id)'"
                 violations.append(FieldViolation(field: "gatewayIds[\(i)]", description: why))
             }

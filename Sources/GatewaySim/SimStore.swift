@@ -223,6 +223,9 @@ actor SimStore {
         }
     }
 
+    /// The gateway with `id` exists and is not being deleted.
+    func isLiveGateway(_ id: String) -> Bool { gateways[id.lowercased()].map { $0.phase != .deleting } ?? false }
+
     /// The gateway with `id` exists (in any phase).
     func hasGateway(_ id: String) -> Bool { gateways[id.lowercased()] != nil }
     /// Ids of gateways that exist and are not being deleted.
