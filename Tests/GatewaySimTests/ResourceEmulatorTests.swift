@@ -37,14 +37,15 @@ func claimSpec(_ name: String, count: Int64 = 2, zone: String = "US-WEST-04A") t
             let made = try await client.create(try deploymentSpec("llama-8b", gateways: [gid]))
             let id = try #require(made.spec.id)
             #expect(made.statusCode == .creating && made.spec.fields["organizationId"] == "org-local")
-            #expect(try await client.get(.deployment, id).spec.name == "llama-8b")
-            #expect(try await client.list(.deployment).map(\.spec.name) == ["llama-8b"])
 
-            // READY is not done until ResourcesApplied is True: the wait sees READY with it False first.
+            // READY is not done until ResourcesApplied is True: the wait sees READY with it False first. The
+            // emulator shows that to the first reader after READY, so the wait reads before anything else does.
             let seen = SeenStatuses()
             let ready = try await client.waitUntilReady(.deployment, id, timeout: 10, interval: 0.05) { seen.add($0) }
             #expect(ready.isDone && ready.condition(Resource.resourcesApplied)?.status?.rawValue == "True")
             #expect(seen.values.contains("STATUS_READY applied=False"), "\(seen.values)")
+            #expect(try await client.get(.deployment, id).spec.name == "llama-8b")
+            #expect(try await client.list(.deployment).map(\.spec.name) == ["llama-8b"])
 
             // An update sends the whole spec; the deployment passes through UPDATING.
             let updated = try await client.update(id, try deploymentSpec("llama-8b", gateways: [gid], max: 8))
